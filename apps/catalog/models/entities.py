@@ -1,0 +1,133 @@
+import uuid
+
+import pycountry
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from apps.catalog.text import normalize_name
+from apps.catalog.vocab import EntityKind, Workflow
+from apps.sync.models import SyncedModel
+
+# Kosovo has no ISO 3166-1 code; XK is the user-assigned code everyone uses for it.
+EXTRA_COUNTRY_CODES = {"XK": "Kosovo"}
+
+
+def validate_country_code(value: str) -> None:
+    if value and value not in EXTRA_COUNTRY_CODES and pycountry.countries.get(alpha_2=value) is None:
+        raise ValidationError("%(value)r is not an ISO 3166-1 alpha-2 country code.", params={"value": value})
+
+
+def country_name(code: str) -> str:
+    if not code:
+        return ""
+    if code in EXTRA_COUNTRY_CODES:
+        return EXTRA_COUNTRY_CODES[code]
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or (country.name if country else code)
+
+
+class Entity(SyncedModel):
+    """A node of the graph: a company, person, public body, organization, country or site."""
+
+    graph_aggregate = "entity"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.SlugField(max_length=100, unique=True, null=True, blank=True,
+                           help_text="Stable key used by curated data files.")
+    kind = models.CharField(max_length=16, choices=EntityKind.choices, db_index=True)
+    name = models.CharField(max_length=500)
+    name_norm = models.CharField(max_length=500, editable=False, db_index=True)
+    country = models.CharField(max_length=2, blank=True, db_index=True, validators=[validate_country_code],
+                               help_text="ISO 3166-1 alpha-2 code.")
+    iso_code = models.CharField(max_length=2, blank=True, null=True, unique=True, validators=[validate_country_code],
+                                help_text="For countries: their own ISO 3166-1 alpha-2 code.")
+    state_owned = models.BooleanField(null=True, blank=True, help_text="Owned or controlled by a state, where a source says so.")
+    description = models.TextField(blank=True)
+    identifiers = models.JSONField(default=dict, blank=True)
+    facts = models.JSONField(default=dict, blank=True, help_text="Further facts by name, each cited as 'fact:<name>'.")
+    status = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "entities"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.kind == EntityKind.COUNTRY:
+            if not self.iso_code:
+                errors["iso_code"] = "A country needs its ISO 3166-1 alpha-2 code."
+            elif self.country and self.country != self.iso_code:
+                errors["country"] = "A country's country is itself."
+        elif self.iso_code:
+            errors["iso_code"] = "Only countries carry an ISO code of their own."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.name = (self.name or "").strip()
+        self.name_norm = normalize_name(self.name)
+        if self.kind == EntityKind.COUNTRY and self.iso_code:
+            self.country = self.iso_code
+        if self.iso_code == "":
+            self.iso_code = None
+        super().save(*args, **kwargs)
+
+    def graph_payload(self) -> dict:
+        aliases = list(self.aliases.values_list("name", flat=True)) if self.pk else []
+        return {
+            "uid": str(self.uuid),
+            "kind": self.kind,
+            "props": {
+                "name": self.name,
+                "kind": self.kind,
+                "aliases": aliases,
+                "names_norm": sorted({normalize_name(n) for n in [self.name, *aliases]}),
+                "country": self.country or None,
+                "iso_code": self.iso_code or None,
+                "state_owned": self.state_owned,
+                "status": self.status,
+            },
+        }
+
+    @property
+    def country_name(self) -> str:
+        return country_name(self.country)
+
+
+class Alias(models.Model):
+    """Another name of an entity, as some source spells it ("Nuotech" for Nuctech)."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=500)
+    name_norm = models.CharField(max_length=500, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["entity", "name"], name="alias_unique_per_entity")]
+        verbose_name_plural = "aliases"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        from django.db import transaction
+
+        self.name = (self.name or "").strip()
+        self.name_norm = normalize_name(self.name)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.entity.touch()
+
+    def delete(self, *args, **kwargs):
+        from django.db import transaction
+
+        with transaction.atomic():
+            result = super().delete(*args, **kwargs)
+            self.entity.touch()
+        return result

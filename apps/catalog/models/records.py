@@ -1,0 +1,154 @@
+import uuid
+from decimal import Decimal
+
+import pycountry
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.catalog import dates
+from apps.catalog.dates import PartialDateField
+from apps.catalog.vocab import AMOUNT_KINDS, PROCEDURES, STATUSES, RecordKind, Workflow
+from apps.sync.models import SyncedModel
+
+from .entities import Entity
+
+
+def validate_currency(value: str) -> None:
+    if value and pycountry.currencies.get(alpha_3=value) is None:
+        raise ValidationError("%(value)r is not an ISO 4217 currency code.", params={"value": value})
+
+
+class Record(SyncedModel):
+    """A relationship between two entities with its own dates, money, status and citations.
+
+    `subject` and `object` mean what `vocab.ROLES` says for the record's kind
+    (owner -> owned, buyer -> supplier, authority -> target, lender -> borrower, ...).
+    """
+
+    graph_aggregate = "record"
+    _missing = {"invalid": "There is no entity with id %(value)r: it does not exist."}
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.SlugField(max_length=100, unique=True, null=True, blank=True,
+                           help_text="Stable key used by curated data files.")
+    kind = models.CharField(max_length=16, choices=RecordKind.choices, db_index=True)
+    subject = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="records_out", error_messages=_missing)
+    object = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="records_in", error_messages=_missing)
+    site = models.ForeignKey(Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="records_at", error_messages=_missing,
+                             help_text="Where it happens: a site or a country.")
+    party = models.ForeignKey(Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="records_party", error_messages=_missing,
+                              help_text="A third party: a loan's tied supplier, a deployment's operator, ...")
+    related = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followups",
+                                help_text="A record this one follows from: the ban a court case challenged, ...")
+    title = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    start = PartialDateField()
+    end = PartialDateField()
+    amount = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True,
+                                 validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, blank=True, validators=[validate_currency])
+    amount_kind = models.CharField(max_length=16, blank=True, choices=[(k, k) for k in AMOUNT_KINDS])
+    share_pct = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True,
+                                    validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+                                    help_text="Ownership share in percent, where known.")
+    status = models.CharField(max_length=16, blank=True, help_text="State of the relationship (see vocab.STATUSES).")
+    procedure = models.CharField(max_length=20, blank=True, choices=[(p, p) for p in PROCEDURES])
+    attributes = models.JSONField(default=dict, blank=True)
+    workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start", "id"]
+
+    def __str__(self):
+        return self.title or f"{self.get_kind_display()}: {self.subject_id} -> {self.object_id}"
+
+    def clean(self):
+        errors: dict[str, list[str]] = {}
+
+        def add(field, message):
+            errors.setdefault(field, []).append(message)
+
+        if self.pk:
+            old_kind = type(self)._base_manager.filter(pk=self.pk).values_list("kind", flat=True).first()
+            if old_kind and old_kind != self.kind:
+                add("kind", "The kind of a record cannot change; create a new record instead.")
+        if self.kind in STATUSES and self.status and self.status not in STATUSES[self.kind]:
+            allowed = ", ".join(STATUSES[self.kind]) or "none"
+            add("status", f"{self.status!r} is not a status of a {self.kind} record (allowed: {allowed}).")
+        if self.amount is not None and not self.currency:
+            add("currency", "An amount needs its currency.")
+        if self.currency and self.amount is None:
+            add("amount", "A currency without an amount.")
+        if self.share_pct is not None and self.kind != RecordKind.OWNERSHIP:
+            add("share_pct", "Only ownership records carry a share.")
+        if self.kind == RecordKind.OWNERSHIP and self.subject_id and self.subject_id == self.object_id:
+            add("object", "An entity cannot own itself.")
+        if self.subject_id and self.subject_id == self.object_id and self.kind != RecordKind.STATEMENT:
+            if "object" not in errors:
+                add("object", "The subject and the object are the same entity.")
+        try:
+            if dates.ends_before_start(self.start, self.end):
+                add("end", f"The end ({self.end}) is before the start ({self.start}).")
+        except ValidationError:
+            pass  # the field validators already report the malformed date
+        if self.workflow == Workflow.PUBLISHED and not self.has_verified_citation():
+            add("workflow", "A record cannot be published without at least one citation whose quote is found in its source.")
+        if errors:
+            raise ValidationError(errors)
+
+    def has_verified_citation(self) -> bool:
+        return bool(self.pk) and self.citations.filter(start__isnull=False).exists()
+
+    @property
+    def subject_role(self) -> str:
+        from apps.catalog.vocab import ROLES
+
+        return ROLES[RecordKind(self.kind)][0]
+
+    @property
+    def object_role(self) -> str:
+        from apps.catalog.vocab import ROLES
+
+        return ROLES[RecordKind(self.kind)][1]
+
+    def graph_payload(self) -> dict:
+        sources = []
+        publishers = set()
+        if self.pk:
+            for source_uuid, publisher, source_type in self.citations.values_list(
+                "source__uuid", "source__publisher", "source__source_type"
+            ).distinct():
+                sources.append(str(source_uuid))
+                publishers.add(publisher or str(source_uuid))
+        attrs = self.attributes or {}
+        return {
+            "uid": str(self.uuid),
+            "kind": self.kind,
+            "s": str(self.subject.uuid),
+            "o": str(self.object.uuid),
+            "props": {
+                "kind": self.kind,
+                "title": self.title,
+                "start": self.start or None,
+                "end": self.end or None,
+                "amount": None if self.amount is None else str(self.amount),
+                "amount_value": None if self.amount is None else float(self.amount),
+                "currency": self.currency or None,
+                "amount_kind": self.amount_kind or None,
+                "share_pct": None if self.share_pct is None else float(self.share_pct),
+                "status": self.status or None,
+                "procedure": self.procedure or None,
+                "direct": attrs.get("direct"),
+                "state_control": attrs.get("state_control"),
+                "site": str(self.site.uuid) if self.site_id else None,
+                "party": str(self.party.uuid) if self.party_id else None,
+                "related": str(self.related.uuid) if self.related_id else None,
+                "workflow": self.workflow,
+                "sources": sorted(set(sources)),
+                "publishers": len(publishers),
+            },
+        }

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from apps.sync.models import OutboxEvent
+
+
+@dataclass
+class SyncLag:
+    pending: int
+    oldest_pending_seconds: float
+    last_delivered_at: object
+
+
+def sync_lag() -> SyncLag:
+    """How far the graph is behind the store of record."""
+    pending = OutboxEvent.objects.filter(delivered_at__isnull=True)
+    oldest = pending.order_by("id").values_list("created_at", flat=True).first()
+    last = (
+        OutboxEvent.objects.filter(delivered_at__isnull=False).order_by("-delivered_at")
+        .values_list("delivered_at", flat=True).first()
+    )
+    return SyncLag(
+        pending=pending.count(),
+        oldest_pending_seconds=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
+        last_delivered_at=last,
+    )

@@ -1,0 +1,134 @@
+"""Writing to and draining the outbox. The only place that moves changes into the graph."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.sync.models import OutboxEvent
+from graph import sync as graph_sync
+from graph.connection import GraphError, GraphUnavailable
+
+log = logging.getLogger(__name__)
+
+# Delivered rows are kept this long for inspection, then pruned by the sweeper.
+KEEP_DELIVERED = dt.timedelta(days=7)
+
+
+def outbox_emit(*, aggregate: str, uid: str, op: str, version: int, payload: dict) -> OutboxEvent:
+    """Record a change for the graph. Must run inside the transaction of the change."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_emit must run inside the transaction that makes the change")
+    event = OutboxEvent.objects.create(aggregate=aggregate, uid=uid, op=op, version=version, payload=payload)
+    _nudge_on_commit()
+    return event
+
+
+def _nudge_on_commit() -> None:
+    # One nudge per transaction is enough: the drain task loops until the outbox is empty.
+    if any(getattr(item[1], "_outbox_nudge", False) for item in connection.run_on_commit):
+        return
+    transaction.on_commit(_nudge, robust=True)
+
+
+def _nudge() -> None:
+    """Ask a worker to drain now. Failure (Redis down) is fine: the sweeper will deliver."""
+    from apps.sync.tasks import outbox_drain_task
+
+    try:
+        outbox_drain_task.apply_async(retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure only delays the graph
+        log.warning("could not queue outbox drain (the sweeper will deliver): %s", exc)
+
+
+_nudge._outbox_nudge = True
+
+
+@dataclass
+class DrainResult:
+    batches: int = 0
+    applied: int = 0
+    stale: int = 0
+    waiting: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _claim(batch_size: int) -> list[OutboxEvent]:
+    now = timezone.now()
+    lease = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        pending = OutboxEvent.objects.filter(delivered_at__isnull=True).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        events = list(pending.order_by("id")[:batch_size])
+        if events:
+            OutboxEvent.objects.filter(id__in=[e.id for e in events]).update(claimed_until=lease)
+    return events
+
+
+def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
+    newest: dict[str, OutboxEvent] = {}
+    for event in events:
+        if event.uid not in newest or event.version > newest[event.uid].version:
+            newest[event.uid] = event
+    if settings.OUTBOX_DRILL_DELAY:
+        time.sleep(settings.OUTBOX_DRILL_DELAY)  # failure drills only: widen the window mid-batch
+    changes = [
+        {"aggregate": e.aggregate, "op": e.op, "uid": e.uid, "version": e.version, "payload": e.payload}
+        for e in newest.values()
+    ]
+    try:
+        outcomes = graph_sync.apply_changes(changes)
+    except GraphError as exc:
+        OutboxEvent.objects.filter(id__in=[e.id for e in events]).update(
+            claimed_until=None, last_error=str(exc)[:2000]
+        )
+        raise
+    done = [e.id for e in events if outcomes.get(e.uid) in ("applied", "stale")]
+    waiting = [e for e in events if e.id not in set(done)]
+    now = timezone.now()
+    OutboxEvent.objects.filter(id__in=done).update(delivered_at=now, claimed_until=None, last_error="")
+    for event in waiting:
+        # An endpoint entity is not in the graph yet: back off and try again.
+        event.attempts += 1
+        event.claimed_until = now + dt.timedelta(seconds=min(300, 2 ** min(event.attempts, 8)))
+        event.last_error = "an entity this record points at is not in the graph yet"
+        event.save(update_fields=["attempts", "claimed_until", "last_error"])
+    result.applied += sum(1 for o in outcomes.values() if o == "applied")
+    result.stale += sum(1 for o in outcomes.values() if o == "stale")
+    result.waiting += len(waiting)
+
+
+def outbox_drain(*, batch_size: int | None = None, time_budget: float = 60.0) -> DrainResult:
+    """Deliver pending outbox rows to Neo4j in batches until none is left (or the budget ends).
+
+    Raises GraphUnavailable when Neo4j is down; the rows stay pending for the sweeper.
+    """
+    size = batch_size or settings.OUTBOX_BATCH_SIZE
+    result = DrainResult()
+    deadline = time.monotonic() + time_budget
+    while time.monotonic() < deadline:
+        events = _claim(size)
+        if not events:
+            break
+        result.batches += 1
+        _deliver(events, result)
+    return result
+
+
+def outbox_sweep() -> DrainResult:
+    """Re-send whatever was not delivered (lost nudges, dead workers, outages); prune old rows."""
+    OutboxEvent.objects.filter(delivered_at__lt=timezone.now() - KEEP_DELIVERED).delete()
+    try:
+        return outbox_drain()
+    except GraphUnavailable as exc:
+        log.warning("outbox sweep: Neo4j unavailable, will retry: %s", exc)
+        return DrainResult(errors=[str(exc)])

@@ -1,0 +1,37 @@
+from django.shortcuts import render
+
+from apps.catalog.selectors import store_counts
+from apps.catalog.vocab import EntityKind, RecordKind
+from apps.sync.selectors import sync_lag
+from graph.connection import GraphUnavailable
+from graph.sync import graph_counts
+
+
+def home(request):
+    """Counts as the store of record and as Neo4j see them, and the sync lag."""
+    s_entities, s_records = store_counts()
+    graph_error = ""
+    try:
+        g_entities, g_records = graph_counts()
+    except GraphUnavailable as exc:
+        g_entities, g_records, graph_error = {}, {}, str(exc)
+
+    def rows(choices, store, graph):
+        return [
+            {"kind": value, "label": label, "store": store.get(value, 0),
+             "graph": None if graph_error else graph.get(value, 0)}
+            for value, label in choices
+        ]
+
+    entity_rows = rows(EntityKind.choices, s_entities, g_entities)
+    record_rows = rows(RecordKind.choices, s_records, g_records)
+    totals = {
+        "entities_store": sum(s_entities.values()), "entities_graph": sum(g_entities.values()),
+        "records_store": sum(s_records.values()), "records_graph": sum(g_records.values()),
+    }
+    in_sync = not graph_error and s_entities == {k: v for k, v in g_entities.items() if v} and s_records == {
+        k: v for k, v in g_records.items() if v}
+    return render(request, "web/home.html", {
+        "entity_rows": entity_rows, "record_rows": record_rows, "totals": totals,
+        "lag": sync_lag(), "graph_error": graph_error, "in_sync": in_sync,
+    })

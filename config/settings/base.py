@@ -1,0 +1,147 @@
+"""Settings shared by every environment. Values come from the environment."""
+from pathlib import Path
+
+import dj_database_url
+
+from config.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("VENDORGRAPH_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_neomodel",
+    "django_htmx",
+    "graph",
+    "apps.catalog",
+    "apps.sync",
+    "apps.ingest",
+    "apps.ops",
+    "apps.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite by default (the embedded store of record); PostgreSQL through DATABASE_URL.
+# WAL and a busy timeout let the web process and the Celery worker share the file.
+_default_sqlite = f"sqlite:///{VAR_DIR / 'vendorgraph.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_sqlite), conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Uploads (imports) are bounded: a bigger body is refused before it is read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+
+# --- Neo4j (graph read model) ------------------------------------------------------
+# NEO4J_URL points at any Neo4j 5 (a cluster, Aura, the docker-compose service). By
+# default it is the local embedded server that `manage.py graph_server start` runs.
+NEO4J_BOLT_HOST = env_str("NEO4J_BOLT_HOST", "127.0.0.1")
+NEO4J_BOLT_PORT = env_int("NEO4J_BOLT_PORT", 7687)
+NEO4J_DATA_DIR = env_str("NEO4J_DATA_DIR", str(VAR_DIR / "neo4j"))
+NEO4J_PAGECACHE = env_str("NEO4J_PAGECACHE", "512m")
+NEO4J_HEAP = env_str("NEO4J_HEAP", "1g")
+NEO4J_START_TIMEOUT = env_int("NEO4J_START_TIMEOUT", 180)
+NEO4J_URL = env_str("NEO4J_URL", f"bolt://neo4j:neo4j@{NEO4J_BOLT_HOST}:{NEO4J_BOLT_PORT}")
+NEOMODEL_NEO4J_BOLT_URL = NEO4J_URL
+NEOMODEL_SIGNALS = False
+
+# --- Redis / Celery --------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6380/0")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+# acks_late alone still acknowledges a task whose worker process died.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must not hang a web request when Redis is down: the outbox row is already
+# committed and the sweeper will deliver it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 1,
+}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "apps.sync.tasks.outbox_sweep",
+        "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10)),
+    },
+}
+
+# --- Outbox ------------------------------------------------------------------------
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)
+# A claimed batch whose worker died is taken again after this lease.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)
+# Failure drills only (the killed-worker test): seconds to wait between claiming a batch
+# and writing it, so a crash can be staged in the middle of a batch. Always 0 in use.
+OUTBOX_DRILL_DELAY = env_int("OUTBOX_DRILL_DELAY", 0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"neo4j": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,174 @@
+"""Project store-of-record changes into Neo4j: batched, idempotent and versioned.
+
+Each change is a dict `{"aggregate": "entity"|"record", "op": "upsert"|"delete",
+"uid": str, "version": int, "payload": {...}}` (the outbox row). `apply_changes()` writes a
+batch in one transaction with `UNWIND $rows ... MERGE` on the stable uid and returns, for
+each uid, one of:
+
+- "applied": the graph now holds this version;
+- "stale":   the graph already holds this or a newer version (or a newer deletion), so
+             nothing was written; an older update never overwrites a newer one;
+- "missing": a record whose endpoint entity is not in the graph yet; retry later.
+
+Labels and relationship types come from the allow-lists in graph.models only.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from graph.connection import run, write_transaction
+from graph.models import NODE_LABELS, REL_TYPES
+
+_ALL_KIND_LABELS = ":".join(sorted(NODE_LABELS.values()))
+
+# `$force` (rebuild) rewrites equal versions too; a newer version is never overwritten.
+_STALE_NODE = "(n IS NOT NULL AND (n.version > r.version OR (n.version = r.version AND NOT $force)))"
+_STALE_TOMB = "(t IS NOT NULL AND t.version >= r.version)"
+
+ENTITY_UPSERT = {
+    kind: f"""
+UNWIND $rows AS r
+OPTIONAL MATCH (n:Entity {{uid: r.uid}})
+OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
+WITH r, {_STALE_NODE} OR {_STALE_TOMB} AS stale
+FOREACH (_ IN CASE WHEN stale THEN [] ELSE [1] END |
+  MERGE (m:Entity {{uid: r.uid}})
+  SET m = r.props, m.uid = r.uid, m.version = r.version
+  REMOVE m:{_ALL_KIND_LABELS}
+  SET m:{label})
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
+"""
+    for kind, label in NODE_LABELS.items()
+}
+
+ENTITY_DELETE = f"""
+UNWIND $rows AS r
+OPTIONAL MATCH (n:Entity {{uid: r.uid}})
+OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
+WITH r, n, (n IS NOT NULL AND n.version >= r.version) OR {_STALE_TOMB} AS stale
+FOREACH (_ IN CASE WHEN stale THEN [] ELSE [1] END |
+  MERGE (tt:Tombstone {{uid: r.uid}}) SET tt.version = r.version)
+FOREACH (x IN CASE WHEN stale OR n IS NULL THEN [] ELSE [n] END | DETACH DELETE x)
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
+"""
+
+RECORD_UPSERT = {
+    kind: f"""
+UNWIND $rows AS r
+OPTIONAL MATCH (a:Entity {{uid: r.s}})
+OPTIONAL MATCH (b:Entity {{uid: r.o}})
+OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
+OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
+WITH r, a, b, n, {_STALE_NODE} OR {_STALE_TOMB} AS stale
+WITH r, a, b, n, stale, (NOT stale AND a IS NOT NULL AND b IS NOT NULL) AS ok
+FOREACH (x IN CASE WHEN ok AND n IS NOT NULL THEN [n] ELSE [] END | DELETE x)
+FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END |
+  CREATE (a)-[m:{rel}]->(b) SET m = r.props, m.uid = r.uid, m.version = r.version)
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' WHEN ok THEN 'applied' ELSE 'missing' END AS outcome
+"""
+    for kind, rel in REL_TYPES.items()
+}
+
+RECORD_DELETE = {
+    kind: f"""
+UNWIND $rows AS r
+OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
+OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
+WITH r, n, (n IS NOT NULL AND n.version >= r.version) OR {_STALE_TOMB} AS stale
+FOREACH (_ IN CASE WHEN stale THEN [] ELSE [1] END |
+  MERGE (tt:Tombstone {{uid: r.uid}}) SET tt.version = r.version)
+FOREACH (x IN CASE WHEN stale OR n IS NULL THEN [] ELSE [n] END | DELETE x)
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
+"""
+    for kind, rel in REL_TYPES.items()
+}
+
+GRAPH_ENTITY_VERSIONS = "MATCH (n:Entity) RETURN n.uid AS uid, n.kind AS kind, n.version AS version"
+GRAPH_RECORD_VERSIONS = f"""
+MATCH ()-[r]->() WHERE type(r) IN $types
+RETURN r.uid AS uid, r.kind AS kind, r.version AS version
+"""
+GRAPH_COUNTS_ENTITIES = "MATCH (n:Entity) RETURN n.kind AS kind, count(*) AS n"
+GRAPH_COUNTS_RECORDS = "MATCH ()-[r]->() WHERE type(r) IN $types RETURN r.kind AS kind, count(*) AS n"
+PRUNE_ENTITIES = "UNWIND $uids AS uid MATCH (n:Entity {uid: uid}) DETACH DELETE n"
+PRUNE_RECORDS = {kind: f"UNWIND $uids AS uid MATCH ()-[r:{rel} {{uid: uid}}]->() DELETE r" for kind, rel in REL_TYPES.items()}
+CLEAR_ALL = "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+
+
+def _row(change: dict) -> dict:
+    payload = change.get("payload") or {}
+    row = {"uid": change["uid"], "version": change["version"]}
+    if change["op"] == "upsert":
+        row["props"] = payload.get("props", {})
+        if change["aggregate"] == "record":
+            row["s"], row["o"] = payload["s"], payload["o"]
+    return row
+
+
+def apply_changes(changes: list[dict], *, force: bool = False) -> dict[str, str]:
+    """Write a batch of changes in one Neo4j transaction; return the outcome per uid.
+
+    Callers pass at most one change per uid (the newest). Entities are written before
+    records and deleted after them, so a batch never depends on its own order.
+    Raises GraphUnavailable when Neo4j cannot be reached (nothing is written then).
+    """
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for change in changes:
+        kind = (change.get("payload") or {}).get("kind")
+        groups[(change["aggregate"], change["op"], kind)].append(_row(change))
+
+    order = [("entity", "upsert"), ("record", "upsert"), ("record", "delete"), ("entity", "delete")]
+    outcomes: dict[str, str] = {}
+    with write_transaction():
+        for aggregate, op in order:
+            for (agg, o, kind), rows in groups.items():
+                if (agg, o) != (aggregate, op):
+                    continue
+                query = _query_for(aggregate, op, kind)
+                for result in run(query, {"rows": rows, "force": force}):
+                    outcomes[result["uid"]] = result["outcome"]
+    return outcomes
+
+
+def _query_for(aggregate: str, op: str, kind: str) -> str:
+    if aggregate == "entity":
+        return ENTITY_UPSERT[kind] if op == "upsert" else ENTITY_DELETE
+    return RECORD_UPSERT[kind] if op == "upsert" else RECORD_DELETE[kind]
+
+
+def graph_versions() -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]:
+    """(entities, records) in the graph: uid -> (kind, version)."""
+    entities = {r["uid"]: (r["kind"], r["version"]) for r in run(GRAPH_ENTITY_VERSIONS)}
+    records = {r["uid"]: (r["kind"], r["version"]) for r in run(GRAPH_RECORD_VERSIONS, {"types": list(REL_TYPES.values())})}
+    return entities, records
+
+
+def graph_counts() -> tuple[dict[str, int], dict[str, int]]:
+    """(entities by kind, records by kind) as Neo4j sees them."""
+    entities = {r["kind"]: r["n"] for r in run(GRAPH_COUNTS_ENTITIES)}
+    records = {r["kind"]: r["n"] for r in run(GRAPH_COUNTS_RECORDS, {"types": list(REL_TYPES.values())})}
+    return entities, records
+
+
+def prune(*, entity_uids: list[str], record_uids_by_kind: dict[str, list[str]]) -> None:
+    """Remove graph objects that the store of record no longer has."""
+    with write_transaction():
+        for kind, uids in record_uids_by_kind.items():
+            if uids:
+                run(PRUNE_RECORDS[kind], {"uids": uids})
+        if entity_uids:
+            run(PRUNE_ENTITIES, {"uids": entity_uids})
+
+
+def clear_graph() -> None:
+    """Delete every node and relationship (tests and benchmarks; constraints stay)."""
+    run(CLEAR_ALL)
+
+
+def install_schema() -> None:
+    """Create the uniqueness constraints and indexes of every graph class (idempotent)."""
+    from neomodel import install_all_labels
+
+    import graph.models  # noqa: F401  (registers the classes)
+
+    install_all_labels()

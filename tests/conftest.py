@@ -1,0 +1,137 @@
+"""Fixtures that bring up the real parts for the tests: Neo4j (embedded, Bolt), Redis and a
+Celery worker process, each on test ports and data directories of their own."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+from apps.ops import localredis
+
+ROOT = Path(__file__).resolve().parent.parent
+(Path(settings.VAR_DIR) / "test").mkdir(parents=True, exist_ok=True)
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server():
+    """A real Neo4j 5 server for the whole session (reused if already running)."""
+    from graph import server
+    from graph.connection import configure
+    from graph.sync import install_schema
+
+    info = server.start(
+        data_dir=settings.NEO4J_DATA_DIR, host=settings.NEO4J_BOLT_HOST, port=settings.NEO4J_BOLT_PORT,
+        pagecache=settings.NEO4J_PAGECACHE, heap=settings.NEO4J_HEAP, timeout=settings.NEO4J_START_TIMEOUT,
+    )
+    configure()
+    install_schema()
+    yield info
+    # Left running on purpose when VENDORGRAPH_KEEP_SERVERS=1 (faster local reruns).
+    if os.environ.get("VENDORGRAPH_KEEP_SERVERS") != "1":
+        server.stop(data_dir=settings.NEO4J_DATA_DIR)
+
+
+@pytest.fixture
+def graph(neo4j_server):
+    """An empty graph for one test."""
+    from graph.connection import configure
+    from graph.sync import clear_graph
+
+    configure()
+    clear_graph()
+    yield neo4j_server
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    url = urlparse(settings.REDIS_URL)
+    data_dir = Path(settings.VAR_DIR) / "test" / "redis"
+    localredis.start(data_dir=data_dir, host=url.hostname, port=url.port)
+    yield url
+    if os.environ.get("VENDORGRAPH_KEEP_SERVERS") != "1":
+        localredis.stop(data_dir=data_dir)
+
+
+class Worker:
+    """A real `celery worker` process (prefork, with the beat sweeper) on the test database."""
+
+    def __init__(self, log_path: Path, *, beat: bool = True, env: dict | None = None):
+        self.log_path = log_path
+        self.extra_env = env or {}
+        self.beat = beat
+        self.proc: subprocess.Popen | None = None
+
+    def start(self):
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test", VENDORGRAPH_USE_TEST_DB="1",
+                   **self.extra_env)
+        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
+               "--loglevel", "INFO", "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h"]
+        if self.beat:
+            cmd += ["-B", "--schedule", str(self.log_path.parent / "celerybeat-schedule")]
+        self.log = open(self.log_path, "ab")
+        self.ready_mark = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        wait_for(lambda: b"ready." in self.log_path.read_bytes()[self.ready_mark:], timeout=60, message="the celery worker to start")
+        return self
+
+    def kill(self):
+        """SIGKILL the whole worker process group, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def start_worker(neo4j_server, redis_server, tmp_path, request):
+    """Start real workers for one test (`start_worker(env={...})`); their logs are kept
+    under test-artifacts/."""
+    import redis as redis_lib
+
+    redis_lib.Redis.from_url(settings.REDIS_URL).flushdb()
+    workers: list[Worker] = []
+
+    def start(env: dict | None = None) -> Worker:
+        w = Worker(tmp_path / f"worker-{len(workers)}.log", env=env)
+        workers.append(w)
+        return w.start()
+
+    yield start
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    for i, w in enumerate(workers):
+        w.stop()
+        (artifacts / f"{request.node.name}-worker-{i}.log").write_bytes(w.log_path.read_bytes())
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()

@@ -1,0 +1,75 @@
+"""The batched, versioned MERGE path against the real Neo4j."""
+import pytest
+
+from graph.connection import run
+from graph.sync import apply_changes
+
+
+def entity(uid, version, name="Acme", kind="company", op="upsert"):
+    return {"aggregate": "entity", "op": op, "uid": uid, "version": version,
+            "payload": {"uid": uid, "kind": kind, "props": {"name": name, "kind": kind}}}
+
+
+def record(uid, version, s, o, kind="ownership", op="upsert", **props):
+    return {"aggregate": "record", "op": op, "uid": uid, "version": version,
+            "payload": {"uid": uid, "kind": kind, "s": s, "o": o, "props": {"kind": kind, **props}}}
+
+
+def test_it_upserts_entities_with_their_kind_label(graph):
+    assert apply_changes([entity("e1", 1, "Acme"), entity("e2", 1, "Customs", kind="public_body")]) == {
+        "e1": "applied", "e2": "applied"}
+    rows = run("MATCH (n:Entity) RETURN n.uid AS uid, labels(n) AS labels, n.name AS name ORDER BY uid")
+    assert [(r["uid"], sorted(r["labels"]), r["name"]) for r in rows] == [
+        ("e1", ["Company", "Entity"], "Acme"), ("e2", ["Entity", "PublicBody"], "Customs")]
+
+
+def test_it_is_idempotent(graph):
+    changes = [entity("e1", 1), entity("e2", 1), record("r1", 1, "e1", "e2", share_pct=60.0)]
+    apply_changes(changes)
+    assert apply_changes(changes) == {"e1": "stale", "e2": "stale", "r1": "stale"}
+    assert run("MATCH (n:Entity) RETURN count(n) AS n")[0]["n"] == 2
+    assert run("MATCH ()-[r:OWNS]->() RETURN count(r) AS n, r.share_pct AS share")[0] == {"n": 1, "share": 60.0}
+
+
+def test_an_older_update_never_overwrites_a_newer_one(graph):
+    apply_changes([entity("e1", 3, "Newest name")])
+    assert apply_changes([entity("e1", 2, "Older name")]) == {"e1": "stale"}
+    assert run("MATCH (n:Entity {uid: 'e1'}) RETURN n.name AS name, n.version AS v")[0] == {"name": "Newest name", "v": 3}
+
+
+def test_a_kind_change_swaps_the_label(graph):
+    apply_changes([entity("e1", 1, kind="company")])
+    apply_changes([entity("e1", 2, kind="organization")])
+    labels = run("MATCH (n:Entity {uid: 'e1'}) RETURN labels(n) AS l")[0]["l"]
+    assert sorted(labels) == ["Entity", "Organization"]
+
+
+def test_a_record_moves_when_its_endpoints_change(graph):
+    apply_changes([entity("a", 1), entity("b", 1), entity("c", 1), record("r", 1, "a", "b")])
+    apply_changes([record("r", 2, "a", "c")])
+    rows = run("MATCH (x)-[r:OWNS {uid: 'r'}]->(y) RETURN x.uid AS x, y.uid AS y, r.version AS v")
+    assert rows == [{"x": "a", "y": "c", "v": 2}]
+
+
+def test_a_deletion_wins_over_a_late_older_update(graph):
+    apply_changes([entity("a", 1), entity("b", 1), record("r", 1, "a", "b")])
+    assert apply_changes([record("r", 2, "a", "b", op="delete")]) == {"r": "applied"}
+    assert apply_changes([record("r", 1, "a", "b")]) == {"r": "stale"}
+    assert run("MATCH ()-[r:OWNS]->() RETURN count(r) AS n")[0]["n"] == 0
+    assert apply_changes([entity("a", 2, op="delete")]) == {"a": "applied"}
+    assert apply_changes([entity("a", 1)]) == {"a": "stale"}
+    assert run("MATCH (n:Entity {uid: 'a'}) RETURN count(n) AS n")[0]["n"] == 0
+
+
+def test_a_record_whose_entity_is_not_there_yet_waits(graph):
+    apply_changes([entity("a", 1)])
+    assert apply_changes([record("r", 1, "a", "nowhere")]) == {"r": "missing"}
+    assert run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"] == 0
+
+
+def test_the_uid_of_a_relationship_is_unique(graph):
+    from graph.connection import GraphError
+
+    apply_changes([entity("a", 1), entity("b", 1), record("r", 1, "a", "b")])
+    with pytest.raises(GraphError):
+        run("MATCH (a:Entity {uid:'a'}), (b:Entity {uid:'b'}) CREATE (a)-[:OWNS {uid: 'r'}]->(b)")
