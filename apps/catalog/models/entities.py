@@ -59,10 +59,9 @@ class Entity(SyncedModel):
 
     def clean(self):
         errors = {}
+        # A country carries its ISO code where it has one (Kosovo has none in ISO 3166-1).
         if self.kind == EntityKind.COUNTRY:
-            if not self.iso_code:
-                errors["iso_code"] = "A country needs its ISO 3166-1 alpha-2 code."
-            elif self.country and self.country != self.iso_code:
+            if self.iso_code and self.country and self.country != self.iso_code:
                 errors["country"] = "A country's country is itself."
         elif self.iso_code:
             errors["iso_code"] = "Only countries carry an ISO code of their own."

@@ -42,9 +42,10 @@ class Source(models.Model):
         return self.title
 
     def clean(self):
-        for field, quote in (self.metadata_quotes or {}).items():
-            if quote and quote not in self.text:
-                raise ValidationError({"metadata_quotes": f"The quote for {field!r} is not in the source's text."})
+        for field, quotes in (self.metadata_quotes or {}).items():
+            for quote in [quotes] if isinstance(quotes, str) else quotes:
+                if quote and quote not in self.text:
+                    raise ValidationError({"metadata_quotes": f"The quote for {field!r} is not in the source's text."})
 
     def save(self, *args, **kwargs):
         self.content_hash = hashlib.sha256(self.text.encode("utf-8")).hexdigest() if self.text else ""

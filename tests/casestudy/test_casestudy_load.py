@@ -1,0 +1,80 @@
+"""The Nuctech case study loads idempotently and the graph answers the story's questions."""
+import json
+
+import pytest
+
+from apps.catalog.models import Alias, Citation, Entity, Record, Source
+from apps.ingest.casestudy import DEFAULT_PATH, CaseStudyError, load_casestudy
+from apps.sync.models import OutboxEvent
+from apps.sync.parity import parity_check
+from apps.sync.services import outbox_drain
+from graph import queries
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded():
+    load_casestudy()
+    return Entity.objects.get(key="nuctech")
+
+
+def test_it_loads_every_object_published_with_verified_citations(loaded):
+    data = json.loads(DEFAULT_PATH.read_text())
+    assert Entity.objects.count() == len(data["entities"])
+    assert Record.objects.count() == len(data["records"])
+    assert not Record.objects.exclude(workflow="published").exists()
+    assert not Citation.objects.filter(start__isnull=True).exists(), "every quote is located in its source"
+    assert Source.objects.get(key="src-rse-serbia-scanners").published == "2023-11-23"
+
+
+def test_loading_twice_changes_nothing(loaded):
+    events = OutboxEvent.objects.count()
+    versions = list(Record.objects.order_by("id").values_list("version", flat=True))
+    report = load_casestudy()
+    assert not report.changed
+    assert OutboxEvent.objects.count() == events
+    assert list(Record.objects.order_by("id").values_list("version", flat=True)) == versions
+
+
+def test_nuotech_is_an_alias_of_nuctech_not_a_second_company(loaded):
+    alias = Alias.objects.get(name="Nuotech")
+    assert alias.entity == loaded
+    assert loaded.citations.filter(field="alias:Nuotech").exists()
+    assert not Entity.objects.filter(name__icontains="nuotech").exists()
+
+
+def test_a_malformed_file_names_file_line_and_field_and_changes_nothing(tmp_path):
+    data = json.loads(DEFAULT_PATH.read_text())
+    data["records"][3]["start"] = "2023-13-01"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data, indent=2))
+    (tmp_path / "sources").symlink_to(DEFAULT_PATH.parent / "sources")
+    with pytest.raises(CaseStudyError) as info:
+        load_casestudy(bad)
+    message = str(info.value)
+    assert message.startswith("bad.json, line ")
+    assert f"{data['records'][3]['key']}.start" in message
+    assert Entity.objects.count() == 0 and OutboxEvent.objects.count() == 0
+
+
+def test_the_graph_answers_the_case_study_questions(graph, loaded):
+    outbox_drain()
+    assert parity_check().ok
+    nuctech = str(loaded.uuid)
+
+    chains = queries.ownership_up(nuctech)
+    top = [c for c in chains if c["ultimate"]]
+    assert [n["name"] for n in top[0]["nodes"]] == ["China", "China National Nuclear Corporation", "Nuctech"]
+    assert top[0]["rels"][0]["state_control"] is True
+    assert top[0]["rels"][1]["direct"] is False  # via a parent company the texts do not name
+
+    roles = {(r["country"], r["role"]) for r in queries.vendor_countries(nuctech)}
+    assert {("LT", "banned"), ("BE", "banned"), ("US", "banned"), ("RS", "donated"), ("GE", "contracted")} <= roles
+    assert any(c == "RS" and role in ("active", "deployed") for c, role in roles)
+
+    bank = Entity.objects.get(name="Chinese Export-import Bank")
+    paths = queries.shortest_paths(str(bank.uuid), nuctech)
+    kinds = {tuple(r["kind"] for r in p["rels"]) for p in paths}
+    assert ("loan", "contract") in kinds
+    assert all(r["sources"] for p in paths for r in p["rels"]), "every hop is cited"
