@@ -64,7 +64,7 @@ def graph(neo4j_server):
 @pytest.fixture(scope="session")
 def redis_server():
     url = urlparse(settings.REDIS_URL)
-    data_dir = Path(settings.VAR_DIR) / "test" / "redis"
+    data_dir = Path(settings.VAR_DIR) / "test" / f"redis-{url.port}"
     localredis.start(data_dir=data_dir, host=url.hostname, port=url.port)
     yield url
     if os.environ.get("VENDORGRAPH_KEEP_SERVERS") != "1":

@@ -103,7 +103,7 @@ def test_with_redis_down_writes_succeed_and_are_delivered_later(graph, worker, r
 
     from apps.ops import localredis
 
-    data_dir = Path(settings.VAR_DIR) / "test" / "redis"
+    data_dir = Path(settings.VAR_DIR) / "test" / f"redis-{redis_server.port}"
     localredis.stop(data_dir=data_dir)
     try:
         started = time.monotonic()
