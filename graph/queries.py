@@ -95,3 +95,278 @@ def shortest_paths(a: str, b: str, *, kinds: list[str] | None = None, limit: int
                    published_only: bool = True) -> list[dict]:
     types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
     return run(SHORTEST_PATHS, {"a": a, "b": b, "types": types, "limit": limit, "published_only": published_only})
+
+
+# --- Browsing (search pages, chains, deployments, explorer, paths) -----------------------
+# Shared predicates. A record is visible when published; with $as_of it must also be
+# current on that date. Partial dates ("2021", "2021-03", "2021-03-04") compare as strings:
+# a prefix sorts before its extensions, so `start <= $as_of` holds for a start in the same
+# year or month, and the end is compared with $as_of cut to the end's own precision, so an
+# end of "2023" keeps the record current through 31 December 2023. A record whose status
+# says it is over but whose end date is unknown cannot be placed on a date: it is not
+# shown as current.
+ENDED_STATUSES = ["ended", "former", "removed", "repaid", "lifted", "annulled", "expired"]
+
+_REL_VISIBLE = """($published_only = false OR r.workflow = 'published')
+  AND ($as_of IS NULL OR ((r.start IS NULL OR r.start <= $as_of)
+       AND (r.end IS NULL OR r.end >= left($as_of, size(r.end)))
+       AND NOT (r.end IS NULL AND coalesce(r.status, '') IN $ended_statuses)))"""
+_NODE_VISIBLE = "($published_only = false OR {n}.status = 'published')"
+# Overlap of a record's [start, end] with the range [$date_from, $date_to] (either open).
+_REL_IN_RANGE = """($date_to IS NULL OR r.start IS NULL OR r.start <= $date_to)
+  AND ($date_from IS NULL OR r.end IS NULL OR r.end >= left($date_from, size(r.end)))"""
+
+_NODE_MAP = "{{uid: {n}.uid, name: {n}.name, kind: {n}.kind, country: {n}.country, state_owned: {n}.state_owned}}"
+_REL_MAP = """{uid: r.uid, kind: r.kind, type: type(r), title: r.title, start: r.start, end: r.end,
+  amount: r.amount, currency: r.currency, share_pct: r.share_pct, status: r.status, direct: r.direct,
+  state_control: r.state_control, site: r.site, party: r.party, sources: r.sources,
+  from: startNode(r).uid, to: endNode(r).uid}"""
+
+MAX_TREE_EDGES = 500
+
+# Every ownership/control edge above an entity (the union of all its upward chains). The
+# chains themselves are assembled in Python (graph.queries.ownership_chains), which also
+# cuts cycles; here a path never repeats a relationship and the depth is bounded.
+OWNERSHIP_UP_EDGES = f"""
+MATCH (start:Entity {{uid: $uid}})
+MATCH p = (:Entity)-[:OWNS*1..{MAX_CHAIN_DEPTH}]->(start)
+WHERE all(r IN relationships(p) WHERE {_REL_VISIBLE})
+  AND all(n IN nodes(p) WHERE {_NODE_VISIBLE.format(n='n')})
+UNWIND relationships(p) AS r
+WITH DISTINCT r LIMIT $limit
+WITH r, startNode(r) AS a, endNode(r) AS b
+RETURN {_NODE_MAP.format(n='a')} AS owner, {_NODE_MAP.format(n='b')} AS owned, {_REL_MAP} AS rel
+"""
+
+OWNERSHIP_DOWN_EDGES = f"""
+MATCH (start:Entity {{uid: $uid}})
+MATCH p = (start)-[:OWNS*1..{MAX_CHAIN_DEPTH}]->(:Entity)
+WHERE all(r IN relationships(p) WHERE {_REL_VISIBLE})
+  AND all(n IN nodes(p) WHERE {_NODE_VISIBLE.format(n='n')})
+UNWIND relationships(p) AS r
+WITH DISTINCT r LIMIT $limit
+WITH r, startNode(r) AS a, endNode(r) AS b
+RETURN {_NODE_MAP.format(n='a')} AS owner, {_NODE_MAP.format(n='b')} AS owned, {_REL_MAP} AS rel
+"""
+
+# A vendor's footprint by country: deployments, donations, contracts (the buyer's side) and
+# bans (the authority's side). The place is the counterpart when it is a country, site or
+# public body with a country, else the record's site, else the counterpart's country.
+VENDOR_FOOTPRINT = f"""
+MATCH (v:Entity {{uid: $uid}})
+CALL {{
+  WITH v
+  MATCH (v)-[r:DEPLOYED_IN|DONATED_TO]->(x:Entity)
+  RETURN r, x
+  UNION
+  WITH v
+  MATCH (x:Entity)-[r:CONTRACTED|BANNED]->(v)
+  RETURN r, x
+}}
+WITH r, x WHERE {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='x')}
+OPTIONAL MATCH (site:Entity {{uid: r.site}})
+WITH r, x, site,
+     CASE WHEN x.kind IN ['country', 'site', 'public_body'] AND x.country IS NOT NULL THEN x.country
+          WHEN site IS NOT NULL AND site.country IS NOT NULL THEN site.country ELSE x.country END AS country
+WHERE country IS NOT NULL
+RETURN country, {_REL_MAP} AS rel, {_NODE_MAP.format(n='x')} AS counterpart,
+       CASE WHEN site IS NOT NULL THEN site.name WHEN x.kind = 'site' THEN x.name END AS site_name,
+       CASE WHEN site IS NOT NULL THEN site.uid WHEN x.kind = 'site' THEN x.uid END AS site_uid
+ORDER BY country, coalesce(r.start, '')
+LIMIT $limit
+"""
+
+# Records touching a country: through any entity of that country (the state itself, its
+# public bodies, companies and sites).
+COUNTRY_RECORDS = f"""
+MATCH (x:Entity {{country: $iso}})
+WHERE {_NODE_VISIBLE.format(n='x')}
+MATCH (x)-[r]-(y:Entity)
+WHERE type(r) IN $types AND {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='y')}
+WITH DISTINCT r
+WITH r, startNode(r) AS a, endNode(r) AS b
+RETURN {_REL_MAP} AS rel, {_NODE_MAP.format(n='a')} AS subject, {_NODE_MAP.format(n='b')} AS object
+ORDER BY coalesce(r.start, '') DESC
+LIMIT $limit
+"""
+
+# One entity's neighbourhood for the connections explorer (one hop, newest first).
+NEIGHBOURHOOD = f"""
+MATCH (e:Entity {{uid: $uid}})
+WHERE {_NODE_VISIBLE.format(n='e')}
+OPTIONAL MATCH (e)-[r]-(n:Entity)
+WHERE type(r) IN $types AND {_REL_VISIBLE} AND {_REL_IN_RANGE} AND {_NODE_VISIBLE.format(n='n')}
+WITH e, r, n ORDER BY coalesce(r.start, '') DESC
+WITH e, collect({{rel: {_REL_MAP}, node: {_NODE_MAP.format(n='n')}}})[..$limit] AS items, count(r) AS total
+RETURN {_NODE_MAP.format(n='e')} AS center, [i IN items WHERE i.rel.uid IS NOT NULL] AS items, total
+"""
+
+# Shortest paths, one query per bound (a variable-length bound cannot be a parameter).
+SHORTEST_PATHS_BOUNDED = {
+    hops: f"""
+MATCH (a:Entity {{uid: $a}}), (b:Entity {{uid: $b}})
+MATCH p = allShortestPaths((a)-[*..{hops}]-(b))
+WHERE all(r IN relationships(p) WHERE type(r) IN $types AND {_REL_VISIBLE})
+  AND all(n IN nodes(p) WHERE {_NODE_VISIBLE.format(n='n')})
+RETURN [n IN nodes(p) | {_NODE_MAP.format(n='n')}] AS nodes,
+       [r IN relationships(p) | {_REL_MAP}] AS rels
+LIMIT $limit
+"""
+    for hops in range(1, MAX_PATH_HOPS + 1)
+}
+
+
+def _visibility(as_of: str | None, published_only: bool) -> dict:
+    return {"as_of": as_of or None, "published_only": published_only, "ended_statuses": ENDED_STATUSES}
+
+
+def ownership_edges(uid: str, *, direction: str = "up", as_of: str | None = None, published_only: bool = True,
+                    limit: int = MAX_TREE_EDGES) -> list[dict]:
+    """Distinct ownership edges above (`up`) or below (`down`) `uid`: rows {owner, owned, rel}.
+
+    At most `limit` edges and MAX_CHAIN_DEPTH steps; with `as_of` only records current then.
+    """
+    query = OWNERSHIP_UP_EDGES if direction == "up" else OWNERSHIP_DOWN_EDGES
+    return run(query, {"uid": uid, "limit": limit, **_visibility(as_of, published_only)})
+
+
+def _is_state(node: dict, rel: dict | None = None) -> bool:
+    return node.get("kind") == "country" or bool(node.get("state_owned")) or bool(rel and rel.get("state_control"))
+
+
+def ownership_chains(uid: str, *, as_of: str | None = None, published_only: bool = True,
+                     max_chains: int = 50) -> dict:
+    """The ownership chains from `uid` up to each ultimate owner or controller.
+
+    Returns {"chains": [...], "truncated": bool}; each chain is a list of steps from `uid`
+    upwards: {"owner", "owned", "rel", "state": bool, "unknown_intermediate": bool} plus
+    {"effective_share": float | None} (the product of the shares, when every share is known
+    and no intermediate is unknown), "ends_in_cycle" (the top owner is already lower in the
+    chain) and "ultimate" (the top owner has no owner of its own).
+    """
+    rows = ownership_edges(uid, direction="up", as_of=as_of, published_only=published_only)
+    owners_of: dict[str, list[dict]] = {}
+    for row in rows:
+        owners_of.setdefault(row["owned"]["uid"], []).append(row)
+    for edges in owners_of.values():
+        edges.sort(key=lambda r: (-(r["rel"]["share_pct"] or 0), r["owner"]["name"] or ""))
+
+    chains: list[dict] = []
+    truncated = len(rows) >= MAX_TREE_EDGES
+
+    def walk(node_uid: str, steps: list[dict], seen: set[str]) -> None:
+        nonlocal truncated
+        if len(chains) >= max_chains:
+            truncated = True
+            return
+        above = owners_of.get(node_uid, [])
+        if not above:
+            if steps:
+                chains.append(_chain(steps, ultimate=True, cycle=False))
+            return
+        for row in above:
+            step = {"owner": row["owner"], "owned": row["owned"], "rel": row["rel"],
+                    "state": _is_state(row["owner"], row["rel"]),
+                    "unknown_intermediate": row["rel"].get("direct") is False}
+            if row["owner"]["uid"] in seen:
+                chains.append(_chain([*steps, step], ultimate=False, cycle=True))
+                continue
+            walk(row["owner"]["uid"], [*steps, step], seen | {row["owner"]["uid"]})
+
+    walk(uid, [], {uid})
+    return {"chains": chains, "truncated": truncated}
+
+
+def _chain(steps: list[dict], *, ultimate: bool, cycle: bool) -> dict:
+    share: float | None = 1.0
+    for step in steps:
+        pct = step["rel"].get("share_pct")
+        if pct is None or step["unknown_intermediate"]:
+            share = None
+            break
+        share *= pct / 100.0
+    return {"steps": steps, "effective_share": None if share is None or cycle else round(share * 100, 3),
+            "ultimate": ultimate, "ends_in_cycle": cycle, "top": steps[-1]["owner"],
+            "state": any(s["state"] for s in steps)}
+
+
+def ownership_tree(uid: str, *, as_of: str | None = None, published_only: bool = True) -> dict:
+    """The subsidiaries below `uid` as a tree: {"children": [{"node", "rel", "children", "cycle"}], "truncated"}."""
+    rows = ownership_edges(uid, direction="down", as_of=as_of, published_only=published_only)
+    owned_by: dict[str, list[dict]] = {}
+    for row in rows:
+        owned_by.setdefault(row["owner"]["uid"], []).append(row)
+    for edges in owned_by.values():
+        edges.sort(key=lambda r: r["owned"]["name"] or "")
+
+    def build(node_uid: str, seen: frozenset[str]) -> list[dict]:
+        out = []
+        for row in owned_by.get(node_uid, []):
+            child = row["owned"]["uid"]
+            cycle = child in seen
+            out.append({"node": row["owned"], "rel": row["rel"], "cycle": cycle,
+                        "unknown_intermediate": row["rel"].get("direct") is False,
+                        "children": [] if cycle else build(child, seen | {child})})
+        return out
+
+    return {"children": build(uid, frozenset({uid})), "truncated": len(rows) >= MAX_TREE_EDGES}
+
+
+def vendor_footprint(uid: str, *, as_of: str | None = None, published_only: bool = True,
+                     limit: int = 2000) -> list[dict]:
+    """Rows {country, rel, counterpart, site_name, site_uid} of a vendor's records by country."""
+    return run(VENDOR_FOOTPRINT, {"uid": uid, "limit": limit, **_visibility(as_of, published_only)})
+
+
+def country_records(iso: str, *, kinds: list[str] | None = None, as_of: str | None = None,
+                    published_only: bool = True, limit: int = 2000) -> list[dict]:
+    """Rows {rel, subject, object} of records touching any entity of country `iso`."""
+    types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
+    return run(COUNTRY_RECORDS, {"iso": iso, "types": types, "limit": limit, **_visibility(as_of, published_only)})
+
+
+def neighbourhood(uid: str, *, kinds: list[str] | None = None, date_from: str | None = None,
+                  date_to: str | None = None, as_of: str | None = None, published_only: bool = True,
+                  limit: int = 150) -> dict | None:
+    """{center, items: [{rel, node}], total} for one hop around `uid`; None if it is not visible."""
+    types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
+    rows = run(NEIGHBOURHOOD, {"uid": uid, "types": types, "limit": limit, "date_from": date_from or None,
+                               "date_to": date_to or None, **_visibility(as_of, published_only)})
+    return rows[0] if rows else None
+
+
+def paths_between(a: str, b: str, *, max_hops: int = 4, kinds: list[str] | None = None, as_of: str | None = None,
+                  published_only: bool = True, limit: int = 10) -> list[dict]:
+    """All shortest paths (up to `max_hops`, at most MAX_PATH_HOPS) between two entities,
+    ignoring direction: rows {nodes, rels}."""
+    hops = min(max(int(max_hops), 1), MAX_PATH_HOPS)
+    types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
+    if a == b:
+        return []
+    return run(SHORTEST_PATHS_BOUNDED[hops], {"a": a, "b": b, "types": types, "limit": limit,
+                                              **_visibility(as_of, published_only)})
+
+
+# --- Exports (issue 5) -------------------------------------------------------------------
+# The records within `depth` hops of an entity, each hop a record of an allowed type. One
+# constant per depth: a variable-length bound cannot be a parameter.
+NEIGHBOURHOOD_MAX_DEPTH = 2
+NEIGHBOURHOOD = {
+    depth: f"""
+MATCH (start:Entity {{uid: $uid}})
+OPTIONAL MATCH p = (start)-[rels*1..{depth}]-(:Entity)
+WHERE all(r IN rels WHERE type(r) IN $types AND ($published_only = false OR r.workflow = 'published'))
+WITH start, p LIMIT $limit
+UNWIND CASE WHEN p IS NULL THEN [null] ELSE relationships(p) END AS r
+RETURN start.uid AS start, collect(DISTINCT r.uid) AS records
+"""
+    for depth in range(1, NEIGHBOURHOOD_MAX_DEPTH + 1)
+}
+
+
+def neighbourhood(uid: str, *, depth: int = 1, published_only: bool = True, limit: int = 20000) -> list[str]:
+    """The uids of the records within `depth` (1..2) hops of entity `uid`; [] if it is not in the graph."""
+    depth = max(1, min(depth, NEIGHBOURHOOD_MAX_DEPTH))
+    rows = run(NEIGHBOURHOOD[depth], {"uid": uid, "types": list(REL_TYPES.values()),
+                                      "published_only": published_only, "limit": limit})
+    return [r for r in rows[0]["records"] if r] if rows else []

@@ -25,18 +25,19 @@ _ALL_KIND_LABELS = ":".join(sorted(NODE_LABELS.values()))
 _STALE_NODE = "(n IS NOT NULL AND (n.version > r.version OR (n.version = r.version AND NOT $force)))"
 _STALE_TOMB = "(t IS NOT NULL AND t.version >= r.version)"
 
+# MERGE first, then keep only rows newer than what the node holds: a stale row simply
+# drops out (and is reported "stale" by its absence from the result).
 ENTITY_UPSERT = {
     kind: f"""
 UNWIND $rows AS r
-OPTIONAL MATCH (n:Entity {{uid: r.uid}})
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
-WITH r, {_STALE_NODE} OR {_STALE_TOMB} AS stale
-FOREACH (_ IN CASE WHEN stale THEN [] ELSE [1] END |
-  MERGE (m:Entity {{uid: r.uid}})
-  SET m = r.props, m.uid = r.uid, m.version = r.version
-  REMOVE m:{_ALL_KIND_LABELS}
-  SET m:{label})
-RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
+WITH r WHERE t IS NULL OR t.version < r.version
+MERGE (m:Entity {{uid: r.uid}})
+WITH m, r WHERE m.version IS NULL OR m.version < r.version OR (m.version = r.version AND $force)
+SET m = r.props, m.uid = r.uid, m.version = r.version
+REMOVE m:{_ALL_KIND_LABELS}
+SET m:{label}
+RETURN r.uid AS uid, 'applied' AS outcome
 """
     for kind, label in NODE_LABELS.items()
 }
@@ -125,6 +126,8 @@ def apply_changes(changes: list[dict], *, force: bool = False) -> dict[str, str]
                 if (agg, o) != (aggregate, op):
                     continue
                 query = _query_for(aggregate, op, kind)
+                for row in rows:
+                    outcomes[row["uid"]] = "stale"  # unless the query reports otherwise
                 for result in run(query, {"rows": rows, "force": force}):
                     outcomes[result["uid"]] = result["outcome"]
     return outcomes
@@ -166,9 +169,15 @@ def clear_graph() -> None:
 
 
 def install_schema() -> None:
-    """Create the uniqueness constraints and indexes of every graph class (idempotent)."""
-    from neomodel import install_all_labels
+    """Create the uniqueness constraints and indexes of the graph classes (idempotent).
 
-    import graph.models  # noqa: F401  (registers the classes)
+    Only `Entity` (with its relationship types) and `Tombstone` get them: the kind labels
+    (Company, Person, ...) always sit on an `Entity` node, so per-kind copies of the same
+    constraints would only slow every write down.
+    """
+    from neomodel import install_labels
 
-    install_all_labels()
+    from graph.models import GraphEntity, Tombstone
+
+    for cls in (GraphEntity, Tombstone):
+        install_labels(cls)

@@ -1,0 +1,68 @@
+"""Benchmark the graph sync: batched UNWIND/MERGE vs row-by-row neomodel save().
+
+Runs against its own Neo4j (var/bench/neo4j on port 7712, started and stopped here) unless
+--url points at another one, so it never touches development or test data.
+"""
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from graph import bench, server
+from graph.connection import configure
+from graph.sync import install_schema
+
+
+class Command(BaseCommand):
+    help = "Measure node upserts/s of the batched sync path and of row-by-row neomodel save()."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--n", type=int, default=100_000, help="rows for the batched path")
+        parser.add_argument("--sample", type=int, default=2_000, help="rows for the row-by-row path")
+        parser.add_argument("--batch-size", type=int, default=5_000)
+        parser.add_argument("--url", help="use this Neo4j instead of starting a bench server (it will be CLEARED)")
+        parser.add_argument("--port", type=int, default=7712)
+
+    def handle(self, *args, n, sample, batch_size, url, port, **options):
+        data_dir = Path(settings.VAR_DIR) / "bench" / "neo4j"
+        started_here = False
+        if not url:
+            info = server.start(data_dir=data_dir, host="127.0.0.1", port=port, pagecache="1g", heap="2g",
+                                timeout=settings.NEO4J_START_TIMEOUT)
+            started_here = not info.reused
+            url = f"bolt://neo4j:neo4j@127.0.0.1:{port}"
+        configure(url)
+        try:
+            install_schema()
+            self._run(n, sample, batch_size)
+        finally:
+            if started_here:
+                server.stop(data_dir=data_dir)
+
+    def _run(self, n, sample, batch_size):
+        out = self.stdout.write
+        bench.reset()
+        bench.batched(bench.synthetic_changes(30_000, seed="warmup"), batch_size)  # warm the JIT and page cache
+        bench.reset()
+
+        changes = bench.synthetic_changes(n)
+        create_s = bench.batched(changes, batch_size)
+        assert bench.count_nodes() == n
+        updates = bench.synthetic_changes(n, version=2)
+        update_s = bench.batched(updates, batch_size)
+        batched_create = n / create_s
+        batched_update = n / update_s
+        out(f"batched   create: {n} nodes in {create_s:.2f} s = {batched_create:,.0f} upserts/s (batch {batch_size})")
+        out(f"batched   update: {n} nodes in {update_s:.2f} s = {batched_update:,.0f} upserts/s")
+
+        bench.reset()
+        rows = bench.synthetic_changes(sample, seed="rowbyrow")
+        row_s = bench.row_by_row(rows)
+        assert bench.count_nodes() == sample
+        row_rate = sample / row_s
+        out(f"row-by-row save(): {sample} nodes in {row_s:.2f} s = {row_rate:,.0f} upserts/s")
+        ratio = batched_create / row_rate
+        out(f"ratio batched/row-by-row: {ratio:.1f}x")
+        out(f"targets: >= 20,000 upserts/s ({'met' if batched_create >= 20_000 else 'NOT met'}), "
+            f">= 30x ({'met' if ratio >= 30 else 'NOT met'})")
+        bench.reset()
