@@ -27,13 +27,25 @@ def synthetic_changes(n: int, *, version: int = 1, seed: str = "bench") -> list[
     return changes
 
 
-def batched(changes: list[dict], batch_size: int) -> float:
-    """Seconds to write all changes through graph.sync.apply_changes, one transaction a batch."""
-    started = time.perf_counter()
-    for i in range(0, len(changes), batch_size):
-        outcomes = apply_changes(changes[i:i + batch_size])
+def batched(changes: list[dict], batch_size: int, workers: int = 1) -> float:
+    """Seconds to write all changes through graph.sync.apply_changes, one transaction a
+    batch, with `workers` concurrent writers (as several Celery worker processes would)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [changes[i:i + batch_size] for i in range(0, len(changes), batch_size)]
+
+    def write(batch):
+        outcomes = apply_changes(batch)
         if any(o != "applied" for o in outcomes.values()):
             raise RuntimeError("benchmark rows were not applied")
+
+    started = time.perf_counter()
+    if workers == 1:
+        for batch in batches:
+            write(batch)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(write, batches))
     return time.perf_counter() - started
 
 

@@ -69,14 +69,15 @@ class GraphEntity(DjangoNode):
 
     uid = StringProperty(unique_index=True, required=True)
     version = IntegerProperty()
-    name = StringProperty(index=True)
+    # Only what traversals look up gets an index: every index is paid for on each write.
+    name = StringProperty()
     kind = StringProperty(index=True)
     aliases = ArrayProperty(StringProperty())
     names_norm = ArrayProperty(StringProperty())
     country = StringProperty(index=True)
     iso_code = StringProperty(index=True)
     state_owned = BooleanProperty()
-    status = StringProperty(index=True)
+    status = StringProperty()
 
     owns = RelationshipTo("GraphEntity", REL_TYPES["ownership"], model=RecordRel)
     has_role_in = RelationshipTo("GraphEntity", REL_TYPES["role"], model=RecordRel)

@@ -191,7 +191,7 @@ LIMIT $limit
 """
 
 # One entity's neighbourhood for the connections explorer (one hop, newest first).
-NEIGHBOURHOOD = f"""
+EXPLORER_NEIGHBOURHOOD = f"""
 MATCH (e:Entity {{uid: $uid}})
 WHERE {_NODE_VISIBLE.format(n='e')}
 OPTIONAL MATCH (e)-[r]-(n:Entity)
@@ -325,12 +325,12 @@ def country_records(iso: str, *, kinds: list[str] | None = None, as_of: str | No
     return run(COUNTRY_RECORDS, {"iso": iso, "types": types, "limit": limit, **_visibility(as_of, published_only)})
 
 
-def neighbourhood(uid: str, *, kinds: list[str] | None = None, date_from: str | None = None,
+def explorer_neighbourhood(uid: str, *, kinds: list[str] | None = None, date_from: str | None = None,
                   date_to: str | None = None, as_of: str | None = None, published_only: bool = True,
                   limit: int = 150) -> dict | None:
     """{center, items: [{rel, node}], total} for one hop around `uid`; None if it is not visible."""
     types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
-    rows = run(NEIGHBOURHOOD, {"uid": uid, "types": types, "limit": limit, "date_from": date_from or None,
+    rows = run(EXPLORER_NEIGHBOURHOOD, {"uid": uid, "types": types, "limit": limit, "date_from": date_from or None,
                                "date_to": date_to or None, **_visibility(as_of, published_only)})
     return rows[0] if rows else None
 

@@ -173,11 +173,54 @@ def install_schema() -> None:
 
     Only `Entity` (with its relationship types) and `Tombstone` get them: the kind labels
     (Company, Person, ...) always sit on an `Entity` node, so per-kind copies of the same
-    constraints would only slow every write down.
+    constraints would only slow every write down. Indexes that no query uses are dropped
+    by `graph_install --prune` (see schema_prune()).
     """
-    from neomodel import install_labels
+    for statement in schema_statements():
+        run(statement)
 
-    from graph.models import GraphEntity, Tombstone
 
-    for cls in (GraphEntity, Tombstone):
-        install_labels(cls)
+def schema_statements() -> list[str]:
+    """`CREATE ... IF NOT EXISTS` statements derived from the neomodel classes' properties
+    (unique_index -> uniqueness constraint, index -> range index), named as neomodel names them."""
+    from graph.models import GraphEntity, RecordRel, Tombstone
+
+    statements = []
+    for cls, label in ((GraphEntity, "Entity"), (Tombstone, "Tombstone")):
+        for name, prop in cls.defined_properties(aliases=False, rels=False).items():
+            if prop.unique_index:
+                statements.append(f"CREATE CONSTRAINT constraint_unique_{label}_{name} IF NOT EXISTS "
+                                  f"FOR (n:{label}) REQUIRE n.{name} IS UNIQUE")
+            elif prop.index:
+                statements.append(f"CREATE INDEX index_{label}_{name} IF NOT EXISTS FOR (n:{label}) ON (n.{name})")
+    for rel_type in REL_TYPES.values():
+        for name, prop in RecordRel.defined_properties(aliases=False, rels=False).items():
+            if prop.unique_index:
+                statements.append(f"CREATE CONSTRAINT constraint_unique_{rel_type}_{name} IF NOT EXISTS "
+                                  f"FOR ()-[r:{rel_type}]-() REQUIRE r.{name} IS UNIQUE")
+    return statements
+
+
+SHOW_SCHEMA = """
+SHOW INDEXES YIELD name, type, owningConstraint
+WHERE type <> 'LOOKUP'
+RETURN name, owningConstraint
+"""
+
+
+def schema_prune() -> list[str]:
+    """Drop constraints and indexes that schema_statements() does not define (e.g. per-kind
+    copies an older install created). Returns the names dropped."""
+    import re
+
+    wanted = {re.search(r"(?:CONSTRAINT|INDEX) (\S+)", s).group(1) for s in schema_statements()}
+    dropped = []
+    for row in run(SHOW_SCHEMA):
+        name = row["owningConstraint"] or row["name"]
+        if name in wanted or name in dropped:
+            continue
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            continue
+        run(f"DROP CONSTRAINT {name} IF EXISTS" if row["owningConstraint"] else f"DROP INDEX {name} IF EXISTS")
+        dropped.append(name)
+    return dropped

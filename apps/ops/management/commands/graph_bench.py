@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 
 from graph import bench, server
 from graph.connection import configure
-from graph.sync import install_schema
+from graph.sync import install_schema, schema_prune
 
 
 class Command(BaseCommand):
@@ -20,10 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--n", type=int, default=100_000, help="rows for the batched path")
         parser.add_argument("--sample", type=int, default=2_000, help="rows for the row-by-row path")
         parser.add_argument("--batch-size", type=int, default=5_000)
+        parser.add_argument("--workers", type=int, default=2, help="concurrent batch writers (like Celery processes)")
         parser.add_argument("--url", help="use this Neo4j instead of starting a bench server (it will be CLEARED)")
         parser.add_argument("--port", type=int, default=7712)
 
-    def handle(self, *args, n, sample, batch_size, url, port, **options):
+    def handle(self, *args, n, sample, batch_size, workers, url, port, **options):
         data_dir = Path(settings.VAR_DIR) / "bench" / "neo4j"
         started_here = False
         if not url:
@@ -34,25 +35,26 @@ class Command(BaseCommand):
         configure(url)
         try:
             install_schema()
-            self._run(n, sample, batch_size)
+            schema_prune()
+            self._run(n, sample, batch_size, workers)
         finally:
             if started_here:
                 server.stop(data_dir=data_dir)
 
-    def _run(self, n, sample, batch_size):
+    def _run(self, n, sample, batch_size, workers):
         out = self.stdout.write
         bench.reset()
-        bench.batched(bench.synthetic_changes(30_000, seed="warmup"), batch_size)  # warm the JIT and page cache
+        bench.batched(bench.synthetic_changes(30_000, seed="warmup"), batch_size, workers)  # warm the JIT
         bench.reset()
 
         changes = bench.synthetic_changes(n)
-        create_s = bench.batched(changes, batch_size)
+        create_s = bench.batched(changes, batch_size, workers)
         assert bench.count_nodes() == n
         updates = bench.synthetic_changes(n, version=2)
-        update_s = bench.batched(updates, batch_size)
+        update_s = bench.batched(updates, batch_size, workers)
         batched_create = n / create_s
         batched_update = n / update_s
-        out(f"batched   create: {n} nodes in {create_s:.2f} s = {batched_create:,.0f} upserts/s (batch {batch_size})")
+        out(f"batched   create: {n} nodes in {create_s:.2f} s = {batched_create:,.0f} upserts/s (batch {batch_size}, {workers} writer(s))")
         out(f"batched   update: {n} nodes in {update_s:.2f} s = {batched_update:,.0f} upserts/s")
 
         bench.reset()
