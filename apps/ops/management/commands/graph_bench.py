@@ -21,10 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--sample", type=int, default=2_000, help="rows for the row-by-row path")
         parser.add_argument("--batch-size", type=int, default=5_000)
         parser.add_argument("--workers", type=int, default=2, help="concurrent batch writers (like Celery processes)")
+        parser.add_argument("--warmup", type=int, default=60_000,
+                            help="rows written (and discarded) first: the JVM's JIT needs them to reach speed")
         parser.add_argument("--url", help="use this Neo4j instead of starting a bench server (it will be CLEARED)")
         parser.add_argument("--port", type=int, default=7712)
 
-    def handle(self, *args, n, sample, batch_size, workers, url, port, **options):
+    def handle(self, *args, n, sample, batch_size, workers, warmup, url, port, **options):
         data_dir = Path(settings.VAR_DIR) / "bench" / "neo4j"
         started_here = False
         if not url:
@@ -36,15 +38,17 @@ class Command(BaseCommand):
         try:
             install_schema()
             schema_prune()
-            self._run(n, sample, batch_size, workers)
+            self._run(n, sample, batch_size, workers, warmup)
         finally:
             if started_here:
                 server.stop(data_dir=data_dir)
 
-    def _run(self, n, sample, batch_size, workers):
+    def _run(self, n, sample, batch_size, workers, warmup):
         out = self.stdout.write
         bench.reset()
-        bench.batched(bench.synthetic_changes(30_000, seed="warmup"), batch_size, workers)  # warm the JIT
+        if warmup:
+            bench.batched(bench.synthetic_changes(warmup, seed="warmup"), batch_size, workers)
+            bench.row_by_row(bench.synthetic_changes(200, seed="warmup-rows"))
         bench.reset()
 
         changes = bench.synthetic_changes(n)
