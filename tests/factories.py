@@ -42,3 +42,19 @@ def cite(target, quote: str, source: Source | None = None, field: str = "") -> C
                         **({"record": target} if isinstance(target, Record) else {"entity": target}))
     citation.save()
     return citation
+
+
+def make_published_record(subject: Entity, object: Entity, kind: str = "contract", quote: str | None = None,
+                           source: Source | None = None, **kwargs) -> Record:
+    """A published record between published entities, with one verified citation."""
+    from apps.catalog.vocab import Workflow
+
+    for entity in (subject, object):
+        if entity.status != Workflow.PUBLISHED:
+            entity.status = Workflow.PUBLISHED
+            entity.save()
+    record = make_record(subject, object, kind=kind, **kwargs)
+    cite(record, quote or "Acme Scanners Ltd won a contract worth 1,200,000 euros in 2021.", source)
+    record.workflow = Workflow.PUBLISHED
+    record.save()
+    return record

@@ -110,5 +110,12 @@ class SyncedModel(models.Model):
         return result
 
     def touch(self):
-        """Re-project this object (a related row that feeds its payload changed)."""
-        self.save(validate=False)
+        """Re-project this object (a related row that feeds its payload changed).
+
+        No history row: nothing of the object itself changed (the related row that did
+        keeps its own history)."""
+        self.skip_history_when_saving = True
+        try:
+            self.save(validate=False)
+        finally:
+            del self.skip_history_when_saving

@@ -21,12 +21,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_neomodel",
     "django_htmx",
+    "simple_history",
+    "rest_framework",
+    "drf_spectacular",
     "graph",
     "apps.catalog",
     "apps.sync",
     "apps.ingest",
     "apps.ops",
     "apps.web",
+    "apps.browse",
+    "apps.curation",
+    "apps.citations",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
@@ -39,6 +46,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Records the request's user on every history row (who changed what).
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -128,6 +137,58 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10)),
     },
 }
+
+# --- Cache (API throttling) ----------------------------------------------------------
+# Redis, so that every web process counts against the same limits (a per-process
+# LocMemCache would multiply an anonymous client's allowance by the number of workers).
+# If Redis is down the throttle fails open (apps.api.throttling): reading stays possible.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "vendorgraph",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+
+# --- JSON API ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.ReadOnlyOrCurator"],
+    "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.AnonThrottle", "apps.api.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_ANON_RATE", "60/min"),
+        "user": env_str("API_USER_RATE", "600/min"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "vendorgraph API",
+    "DESCRIPTION": "Read-only access to published entities, records, sources, ownership chains, "
+                   "deployments and paths. Curators (editor, reviewer, admin) may also write drafts.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EntityKindEnum": "apps.catalog.vocab.EntityKind",
+        "RecordKindEnum": "apps.catalog.vocab.RecordKind",
+        "WorkflowEnum": "apps.catalog.vocab.Workflow",
+    },
+}
+
+# --- History (django-simple-history) -----------------------------------------------------
+# Reverts go through apps.curation.services.revision_revert (permissions, validation,
+# outbox), never through the admin's own revert form.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+LOGIN_URL = "admin:login"
 
 # --- Outbox ------------------------------------------------------------------------
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)

@@ -3,6 +3,7 @@ import uuid
 import pycountry
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, Workflow
@@ -50,9 +51,17 @@ class Entity(SyncedModel):
     published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Every change (who, when, what); `touch()` re-projections are skipped (nothing of
+    # the entity itself changed). `updated_at` would make every row differ, so it is left out.
+    history = HistoricalRecords(excluded_fields=["updated_at", "name_norm"])
+
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "entities"
+        permissions = [
+            ("publish_entity", "Can publish and retract entities"),
+            ("merge_entity", "Can merge duplicate entities"),
+        ]
 
     def __str__(self):
         return self.name
@@ -105,6 +114,8 @@ class Alias(models.Model):
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="aliases")
     name = models.CharField(max_length=500)
     name_norm = models.CharField(max_length=500, editable=False, db_index=True)
+
+    history = HistoricalRecords(excluded_fields=["name_norm"])
 
     class Meta:
         ordering = ["name"]

@@ -5,6 +5,7 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from apps.catalog import dates
 from apps.catalog.dates import PartialDateField
@@ -60,8 +61,11 @@ class Record(SyncedModel):
     published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
     class Meta:
         ordering = ["start", "id"]
+        permissions = [("publish_record", "Can publish and retract records")]
 
     def __str__(self):
         return self.title or f"{self.get_kind_display()}: {self.subject_id} -> {self.object_id}"

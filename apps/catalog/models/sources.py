@@ -4,8 +4,14 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from apps.catalog.dates import PartialDateField
+
+
+# Only web addresses a reader can open: no javascript:, file:, ftp: or data: links.
+HTTP_URL = URLValidator(schemes=["http", "https"],
+                        message="Enter a web address starting with http:// or https:// (other kinds of link are refused).")
 
 
 class Source(models.Model):
@@ -26,7 +32,7 @@ class Source(models.Model):
     publisher = models.CharField(max_length=300, blank=True)
     author = models.CharField(max_length=300, blank=True)
     published = PartialDateField(help_text="Only what the document states: YYYY, YYYY-MM or YYYY-MM-DD.")
-    url = models.URLField(max_length=1000, blank=True, validators=[URLValidator(schemes=["http", "https"])])
+    url = models.URLField(max_length=1000, blank=True, validators=[HTTP_URL])
     language = models.CharField(max_length=8, blank=True)
     source_type = models.CharField(max_length=16, choices=SourceType.choices, default=SourceType.ARTICLE)
     text = models.TextField(blank=True)
@@ -34,6 +40,8 @@ class Source(models.Model):
     metadata_quotes = models.JSONField(default=dict, blank=True,
                                        help_text="Quotes from the text that support its own metadata, by field.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["title"]
@@ -76,6 +84,8 @@ class Citation(models.Model):
     end = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -94,7 +104,8 @@ class Citation(models.Model):
         return self.start is not None
 
     def clean(self):
-        if (self.record_id is None) == (self.entity_id is None):
+        # The target may be an unsaved instance (an admin inline validated before its parent is saved).
+        if (self.record is None) == (self.entity is None):
             raise ValidationError("A citation supports exactly one record or one entity.")
         if not (self.quote or "").strip():
             raise ValidationError({"quote": "The quote is required."})

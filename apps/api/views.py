@@ -1,0 +1,303 @@
+"""The JSON API: read-only for everyone (published data only), writes for curators.
+
+Detail is read from the store of record; ownership chains, deployments and paths from
+Neo4j (graph/queries.py). Every write goes through apps.curation.services, so it checks
+the same role and validates the same way as the forms: errors come back as
+`400 {"field": ["why"]}` and change nothing.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from apps.api import serializers as s
+from apps.catalog import dates
+from apps.catalog.models import Citation, Entity, Record, Source
+from apps.catalog.text import normalize_name
+from apps.citations import selectors
+from apps.curation import services
+from apps.curation.roles import is_curator
+from graph import queries as graph_queries
+from graph.connection import GraphUnavailable
+
+
+class GraphDown(APIException):
+    status_code = 503
+    default_detail = "The graph is unavailable right now; try again shortly."
+    default_code = "graph_unavailable"
+
+
+def _django_errors(exc: DjangoValidationError) -> ValidationError:
+    if hasattr(exc, "error_dict"):
+        return ValidationError(exc.message_dict)
+    return ValidationError({"non_field_errors": exc.messages})
+
+
+def _call(fn, **kwargs):
+    """Run a service, turning its Django errors into API errors (400 by field, 403)."""
+    try:
+        return fn(**kwargs)
+    except DjangoValidationError as exc:
+        raise _django_errors(exc) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or "Your role may not do this.") from exc
+
+
+def _paginate(view, rows, serializer_fn=lambda rows: rows):
+    page = view.paginate_queryset(rows)
+    return view.get_paginated_response(serializer_fn(page))
+
+
+def _partial_date(request, name) -> str | None:
+    value = request.query_params.get(name) or None
+    if value:
+        try:
+            dates.parse_partial_date(value)
+        except DjangoValidationError as exc:
+            raise ValidationError({name: exc.messages}) from exc
+    return value
+
+
+class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Published entities. Filters: `kind`, `country` (ISO2), `q` (name or alias)."""
+
+    lookup_field = "uuid"
+
+    def get_queryset(self):
+        qs = Entity.objects.all() if is_curator(self.request.user) else selectors.public_entities()
+        qs = qs.prefetch_related("aliases").order_by("name", "id")
+        params = self.request.query_params
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("country"):
+            qs = qs.filter(country=params["country"].upper())
+        if params.get("q"):
+            norm = normalize_name(params["q"])
+            qs = qs.filter(Q(name_norm__contains=norm) | Q(aliases__name_norm__contains=norm)).distinct()
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")))
+        return qs
+
+    def get_serializer_class(self):
+        return s.EntityDetailSerializer if self.action == "retrieve" else s.EntitySerializer
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("country", str),
+                               OpenApiParameter("q", str)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            merged = selectors.merged_into(kwargs["uuid"])
+            if merged is not None:
+                return redirect("api:entity-detail", uuid=merged.uuid, permanent=True)
+            raise
+
+    @extend_schema(request=inline_serializer("EntityWrite", {
+        "kind": serializers.CharField(), "name": serializers.CharField(),
+        "country": serializers.CharField(required=False), "description": serializers.CharField(required=False)}),
+        responses=s.EntityDetailSerializer)
+    def create(self, request, *args, **kwargs):
+        allowed = {"kind", "name", "country", "iso_code", "state_owned", "description", "identifiers", "facts"}
+        unknown = set(request.data) - allowed
+        if unknown:
+            raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        entity = _call(services.entity_create, user=request.user, **{k: request.data[k] for k in request.data})
+        return Response(s.EntityDetailSerializer(entity, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
+
+    def _entity(self):
+        return get_object_or_404(self.get_queryset(), uuid=self.kwargs["uuid"])
+
+    @extend_schema(parameters=[
+        OpenApiParameter("direction", str, enum=["up", "down"], description="up: owners (default); down: holdings"),
+        OpenApiParameter("as_of", str, description="YYYY, YYYY-MM or YYYY-MM-DD (up only)")],
+        responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def ownership(self, request, uuid=None):
+        """Ownership and control chains from Neo4j: every path, nearest first."""
+        entity = self._entity()
+        direction = request.query_params.get("direction", "up")
+        if direction not in ("up", "down"):
+            raise ValidationError({"direction": ["Use up or down."]})
+        as_of = _partial_date(request, "as_of")
+        try:
+            if direction == "up":
+                rows = graph_queries.ownership_up(str(entity.uuid), as_of=as_of)
+            else:
+                rows = graph_queries.ownership_down(str(entity.uuid))
+        except GraphUnavailable as exc:
+            raise GraphDown() from exc
+        return _paginate(self, rows)
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def deployments(self, request, uuid=None):
+        """Where the entity's equipment is deployed, contracted, donated, banned or cancelled, by country."""
+        entity = self._entity()
+        try:
+            rows = graph_queries.vendor_countries(str(entity.uuid))
+        except GraphUnavailable as exc:
+            raise GraphDown() from exc
+        return _paginate(self, rows)
+
+    @extend_schema(responses=s.RecordSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def records(self, request, uuid=None):
+        """The entity's published records, at either end."""
+        entity = self._entity()
+        qs = selectors.records_for_display(
+            selectors.public_records().filter(Q(subject=entity) | Q(object=entity)).order_by("start", "id"))
+        return _paginate(self, qs, lambda page: s.RecordSerializer(page, many=True, context={"request": request}).data)
+
+
+class RecordViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Published records with their citations and evidence. Filters: `kind`, `entity` (uuid, either end)."""
+
+    lookup_field = "uuid"
+
+    def get_queryset(self):
+        qs = Record.objects.all() if is_curator(self.request.user) else selectors.public_records()
+        params = self.request.query_params
+        if params.get("kind"):
+            qs = qs.filter(kind=params["kind"])
+        if params.get("entity"):
+            try:
+                qs = qs.filter(Q(subject__uuid=params["entity"]) | Q(object__uuid=params["entity"]))
+            except DjangoValidationError as exc:
+                raise ValidationError({"entity": ["Not a uuid."]}) from exc
+        return selectors.records_for_display(qs.order_by("start", "id"))
+
+    def get_serializer_class(self):
+        return s.RecordWriteSerializer if self.action in ("create", "update", "partial_update") else s.RecordSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("kind", str), OpenApiParameter("entity", OpenApiTypes.UUID)])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _read(self, record, code=status.HTTP_200_OK):
+        record = selectors.records_for_display(Record.objects.all()).get(pk=record.pk)
+        return Response(s.RecordSerializer(record, context={"request": self.request}).data, status=code)
+
+    @extend_schema(responses=s.RecordSerializer)
+    def create(self, request, *args, **kwargs):
+        data = s.RecordWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = _call(services.record_create, user=request.user, **data.validated_data)
+        return self._read(record, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.RecordSerializer)
+    def update(self, request, *args, **kwargs):
+        record = get_object_or_404(Record, uuid=kwargs["uuid"])
+        data = s.RecordWriteSerializer(data=request.data, partial=kwargs.get("partial", False))
+        data.is_valid(raise_exception=True)
+        _call(services.record_update, user=request.user, record=record, **data.validated_data)
+        return self._read(record)
+
+    @extend_schema(request=s.TransitionSerializer, responses=s.RecordSerializer)
+    @action(detail=True, methods=["post"])
+    def workflow(self, request, uuid=None):
+        """Move the record through draft → review → published → retracted (role permitting)."""
+        record = get_object_or_404(Record, uuid=uuid)
+        data = s.TransitionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _call(services.workflow_transition, user=request.user, obj=record, **data.validated_data)
+        return self._read(record)
+
+
+class SourceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Sources (documents) with, in detail, every published record and entity fact they support."""
+
+    lookup_field = "uuid"
+    queryset = Source.objects.order_by("title", "id")
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return s.SourceWriteSerializer
+        return s.SourceDetailSerializer if self.action == "retrieve" else s.SourceSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action == "retrieve" and "uuid" in self.kwargs:
+            source = get_object_or_404(Source, uuid=self.kwargs["uuid"])
+            context["page"] = selectors.source_page(source, public_only=not is_curator(self.request.user))
+        return context
+
+    @extend_schema(responses=s.SourceDetailSerializer)
+    def create(self, request, *args, **kwargs):
+        data = s.SourceWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = _call(services.source_create, user=request.user, **data.validated_data)
+        page = selectors.source_page(source, public_only=False)
+        return Response(s.SourceDetailSerializer(source, context={"request": request, "page": page}).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class CitationViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Add a citation (curators): the quote must be found verbatim in the source's text."""
+
+    serializer_class = s.CitationWriteSerializer
+    queryset = Citation.objects.none()
+
+    @extend_schema(responses=s.CitationSerializer)
+    def create(self, request, *args, **kwargs):
+        data = s.CitationWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        citation = _call(services.citation_create, user=request.user, target=v.get("record") or v.get("entity"),
+                         source=v["source"], quote=v["quote"], field=v.get("field", ""))
+        return Response(s.CitationSerializer(citation).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("from", OpenApiTypes.UUID, required=True), OpenApiParameter("to", OpenApiTypes.UUID, required=True),
+    OpenApiParameter("kinds", str, description="comma-separated record kinds (default: all)")],
+    responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def paths(request):
+    """Shortest paths between two published entities, each hop a published record (from Neo4j)."""
+    errors = {}
+    ends = {}
+    for name in ("from", "to"):
+        value = request.query_params.get(name, "")
+        entity = None
+        if not value:
+            errors[name] = ["Required: an entity uuid."]
+        else:
+            try:
+                entity = selectors.public_entities().filter(uuid=value).first()
+            except DjangoValidationError:
+                errors[name] = [f"{value!r} is not a uuid."]
+            else:
+                if entity is None:
+                    errors[name] = ["No published entity has this uuid."]
+        ends[name] = entity
+    kinds = [k for k in request.query_params.get("kinds", "").split(",") if k]
+    unknown = [k for k in kinds if k not in graph_queries.REL_TYPES]
+    if unknown:
+        errors["kinds"] = [f"Unknown record kind(s): {', '.join(unknown)}."]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        rows = graph_queries.shortest_paths(str(ends["from"].uuid), str(ends["to"].uuid), kinds=kinds or None,
+                                            limit=50)
+    except GraphUnavailable as exc:
+        raise GraphDown() from exc
+    from apps.api.pagination import Pagination
+
+    paginator = Pagination()
+    page = paginator.paginate_queryset(rows, request)
+    return paginator.get_paginated_response(page)

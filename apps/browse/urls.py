@@ -1,0 +1,19 @@
+from django.urls import path
+
+from apps.browse import views
+
+app_name = "browse"
+urlpatterns = [
+    path("search/", views.search, name="search"),
+    path("search/suggest/", views.search_suggest, name="search_suggest"),
+    path("entities/<uuid:uid>/", views.entity_detail, name="entity"),
+    path("entities/<uuid:uid>/records/<slug:group>/", views.entity_group, name="entity_group"),
+    path("entities/<uuid:uid>/ownership/", views.ownership, name="ownership"),
+    path("entities/<uuid:uid>/deployments/", views.deployments, name="deployments"),
+    path("entities/<uuid:uid>/connections/", views.connections, name="connections"),
+    path("entities/<uuid:uid>/connections.json", views.connections_json, name="connections_json"),
+    path("record-cards/<uuid:uid>/", views.record_card, name="record_card"),
+    path("countries/<str:iso>/", views.country, name="country"),
+    path("paths/", views.paths, name="paths"),
+    path("timeline/", views.timeline, name="timeline"),
+]

@@ -1,0 +1,269 @@
+"""Browsing pages: each view translates the query string and calls one or two selectors.
+
+Only published data is shown. When Neo4j cannot be reached, pages that need a traversal
+answer 503 with a plain explanation instead of failing.
+"""
+from __future__ import annotations
+
+import functools
+import uuid
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from apps.browse import selectors
+from apps.catalog.dates import parse_partial_date
+from apps.catalog.models import Entity, country_name
+from apps.catalog.vocab import EntityKind, RecordKind
+from graph.connection import GraphUnavailable
+from graph.queries import MAX_PATH_HOPS
+
+# --- input -----------------------------------------------------------------------------
+
+
+def _date(value: str | None) -> str | None:
+    """A partial ISO date from the query string, or None when absent or malformed."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parse_partial_date(value)
+    except Exception:  # noqa: BLE001 - a malformed date is ignored, the page says so
+        return None
+    return value
+
+
+def _as_of(request) -> tuple[str | None, bool]:
+    raw = request.GET.get("as_of", "").strip()
+    value = _date(raw)
+    return value, bool(raw) and value is None
+
+
+def _int(value, default: int = 1, low: int = 1, high: int = 10_000) -> int:
+    try:
+        return min(max(int(value), low), high)
+    except (TypeError, ValueError):
+        return default
+
+
+def _uuid(value) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _kinds(request) -> list[str]:
+    return [k for k in request.GET.getlist("kind") if k in RecordKind.values]
+
+
+def _entity_or_404(uid) -> Entity:
+    entity = selectors.entity_get(uid)
+    if entity is None:
+        raise Http404("No such published entity.")
+    return entity
+
+
+def graph_required(view):
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except GraphUnavailable:
+            return render(request, "browse/graph_unavailable.html", status=503)
+    return wrapper
+
+
+def _as_of_context(request) -> dict:
+    as_of, bad = _as_of(request)
+    keep = [(k, v) for k in request.GET for v in request.GET.getlist(k) if k not in ("as_of", "page")]
+    return {"as_of": as_of, "as_of_invalid": bad, "as_of_keep": keep}
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+@require_GET
+def search(request):
+    q = request.GET.get("q", "").strip()[:200]
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in EntityKind.values else ""
+    country = request.GET.get("country", "").upper()
+    country = country if selectors.valid_country_code(country) else ""
+    page_obj, results = (selectors.search_page(q=q, kind=kind, country=country, page=_int(request.GET.get("page")))
+                         if q else (None, []))
+    context = {"q": q, "kind": kind, "country": country, "page_obj": page_obj, "results": results,
+               "kinds": EntityKind.choices, "countries": selectors.country_choices()}
+    template = "browse/partials/search_results.html" if request.htmx and request.htmx.target == "search-results" \
+        else "browse/search.html"
+    return render(request, template, context)
+
+
+@require_GET
+def search_suggest(request):
+    q = request.GET.get("q", "").strip()[:200]
+    results = []
+    if len(q) >= 2:
+        hits = selectors.entity_search(q=q)[:8]
+        results = selectors.search_results(hits)
+    return render(request, "browse/partials/search_suggest.html", {"q": q, "results": results})
+
+
+# --- entity ----------------------------------------------------------------------------
+
+
+@require_GET
+@graph_required
+def entity_detail(request, uid):
+    entity = _entity_or_404(uid)
+    ctx = _as_of_context(request)
+    groups = selectors.entity_record_groups(entity, as_of=ctx["as_of"])
+    # Only entities with an owner need the chain (saves a Neo4j round trip for most pages).
+    has_owner = any(g["key"] == "owners" for g in groups)
+    owners = selectors.ultimate_owners(entity, as_of=ctx["as_of"]) if has_owner else []
+    return render(request, "browse/entity.html", {"entity": entity, "groups": groups, "owners": owners, **ctx})
+
+
+@require_GET
+def entity_group(request, uid, group):
+    entity = _entity_or_404(uid)
+    if group not in selectors.GROUP_LABELS:
+        raise Http404("No such group.")
+    ctx = _as_of_context(request)
+    page_obj = selectors.entity_group_page(entity, group, page=_int(request.GET.get("page")), as_of=ctx["as_of"])
+    context = {"entity": entity, "group": group, "group_label": selectors.GROUP_LABELS[group], "page_obj": page_obj,
+               **ctx}
+    template = "browse/partials/record_list.html" if request.htmx else "browse/entity_group.html"
+    return render(request, template, context)
+
+
+@require_GET
+@graph_required
+def ownership(request, uid):
+    entity = _entity_or_404(uid)
+    ctx = _as_of_context(request)
+    view = selectors.ownership_view(entity, as_of=ctx["as_of"])
+    return render(request, "browse/ownership.html", {"entity": entity, **view, **ctx})
+
+
+@require_GET
+@graph_required
+def deployments(request, uid):
+    entity = _entity_or_404(uid)
+    ctx = _as_of_context(request)
+    view = selectors.deployments_view(entity, as_of=ctx["as_of"])
+    return render(request, "browse/deployments.html", {"entity": entity, **view, **ctx})
+
+
+@require_GET
+@graph_required
+def country(request, iso):
+    iso = iso.upper()
+    entity = selectors.country_entity(iso)
+    name = country_name(iso) if selectors.valid_country_code(iso) else ""
+    if entity is None and (not name or name == iso):
+        raise Http404("No such country.")
+    ctx = _as_of_context(request)
+    pages = {key: _int(request.GET.get(f"{key}_page")) for key, _ in selectors.COUNTRY_SECTIONS}
+    view = selectors.country_view(iso, as_of=ctx["as_of"], pages=pages)
+    return render(request, "browse/country.html", {"iso": iso, "country_name": entity.name if entity else name,
+                                                   "entity": entity, **view, **ctx})
+
+
+# --- connections and paths -------------------------------------------------------------
+
+
+def _explorer_filters(request) -> dict:
+    return {"kinds": _kinds(request) or None, "date_from": _date(request.GET.get("from")),
+            "date_to": _date(request.GET.get("to")), "as_of": _as_of(request)[0]}
+
+
+@require_GET
+@graph_required
+def connections(request, uid):
+    entity = _entity_or_404(uid)
+    filters = _explorer_filters(request)
+    data = selectors.connections_data(str(entity.uuid), **filters)
+    names = {n["id"]: n for n in data["nodes"]}
+    rows = [{"edge": e, "other": names[e["other"]]} for e in data["edges"]]
+    return render(request, "browse/connections.html", {
+        "entity": entity, "graph_data": data, "rows": rows, "record_kinds": RecordKind.choices,
+        "selected_kinds": filters["kinds"] or [], "date_from": filters["date_from"] or "",
+        "date_to": filters["date_to"] or "", **_as_of_context(request)})
+
+
+@require_GET
+def connections_json(request, uid):
+    if _uuid(uid) is None:
+        raise Http404
+    try:
+        data = selectors.connections_data(str(uid), **_explorer_filters(request))
+    except GraphUnavailable:
+        return JsonResponse({"error": "The graph is unavailable; try again shortly."}, status=503)
+    if data is None:
+        return JsonResponse({"error": "No such published entity."}, status=404)
+    return JsonResponse(data)
+
+
+@require_GET
+def record_card(request, uid):
+    record = selectors.records_by_uuid([str(uid)]).get(str(uid))
+    if record is None:
+        raise Http404("No such published record.")
+    return render(request, "browse/partials/record_card_panel.html", {"record": record})
+
+
+def _resolve_endpoint(request, name: str) -> tuple[Entity | None, str, list[dict]]:
+    """An endpoint of the path finder: a uuid (`from`) or else a name to search (`from_q`)."""
+    uid = _uuid(request.GET.get(name))
+    q = request.GET.get(f"{name}_q", "").strip()[:200]
+    if uid:
+        entity = selectors.entity_get(uid)
+        return entity, (entity.name if entity else q), []
+    if not q:
+        return None, "", []
+    hits = selectors.entity_search(q=q)[:6]
+    if not hits:
+        return None, q, []
+    results = selectors.search_results(hits)
+    entity = results[0]["entity"] if results else None
+    return entity, q, results[1:]
+
+
+@require_GET
+@graph_required
+def paths(request):
+    source, source_q, source_alts = _resolve_endpoint(request, "from")
+    target, target_q, target_alts = _resolve_endpoint(request, "to")
+    hops = _int(request.GET.get("hops"), default=4, high=MAX_PATH_HOPS)
+    as_of, _bad = _as_of(request)
+    found = None
+    if source is not None and target is not None:
+        found = selectors.paths_view(str(source.uuid), str(target.uuid), max_hops=hops, as_of=as_of)
+    return render(request, "browse/paths.html", {
+        "source": source, "target": target, "source_q": source_q, "target_q": target_q,
+        "source_alts": source_alts, "target_alts": target_alts, "hops": hops, "hop_choices": range(1, MAX_PATH_HOPS + 1),
+        "paths": found, **_as_of_context(request)})
+
+
+# --- timeline --------------------------------------------------------------------------
+
+
+@require_GET
+def timeline(request):
+    vendor_uid = _uuid(request.GET.get("vendor"))
+    vendor = selectors.entity_get(vendor_uid) if vendor_uid else None
+    vendor_q = request.GET.get("vendor_q", "").strip()[:200]
+    if vendor_q and (vendor is None or vendor_q != vendor.name):
+        hits = selectors.entity_search(q=vendor_q)[:1]
+        vendor = selectors.published_entities().filter(id=hits[0].entity_id).first() if hits else None
+    country_code = request.GET.get("country", "").upper()
+    country_code = country_code if selectors.valid_country_code(country_code) else ""
+    kinds = [k for k in _kinds(request) if k in selectors.TIMELINE_KINDS]
+    page_obj = selectors.timeline_page(vendor=vendor, country=country_code, kinds=kinds,
+                                       page=_int(request.GET.get("page")))
+    return render(request, "browse/timeline.html", {
+        "page_obj": page_obj, "vendor": vendor, "country": country_code, "selected_kinds": kinds,
+        "kinds": [(k, RecordKind(k).label) for k in selectors.TIMELINE_KINDS],
+        "vendor_q": vendor_q, "countries": selectors.country_choices()})
