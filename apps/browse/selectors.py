@@ -379,7 +379,7 @@ def deployments_view(entity: Entity, *, as_of: str | None = None) -> dict:
         if status:
             entry["statuses"].add(status)
         row["map_status"] = status
-        row["source_list"] = [sources[s] for s in row["rel"].get("sources") or [] if s in sources]
+        row["source_list"] = row["rel"]["source_list"] = [sources[s] for s in row["rel"].get("sources") or [] if s in sources]
         entry["rows"].append(row)
     map_data = {}
     for code, entry in countries.items():

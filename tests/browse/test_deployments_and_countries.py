@@ -21,6 +21,8 @@ def test_the_map_colours_serbia_deployed_and_lithuania_banned(client, casestudy,
     sites = {row["site_name"] for row in serbia["rows"]}
     assert "Gradina border crossing" in sites
     assert all(row["source_list"] for row in serbia["rows"]), "every row has its sources"
+    assert "no source" not in html, "the table shows each row's sources"
+    assert "Radio Free Europe (RSE), 23 November 2023" in html
     assert reverse("browse:country", args=["RS"]) in html
 
 
