@@ -20,7 +20,7 @@ def synthetic_changes(n: int, *, version: int = 1, seed: str = "bench") -> list[
         kind = _KINDS[i % len(_KINDS)]
         uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{i}"))
         props = {"name": f"Synthetic {kind} {i}", "kind": kind, "aliases": [f"Alias {i}"],
-                 "names_norm": [f"synthetic {kind} {i}", f"alias {i}"], "country": "PL",
+                 "country": "PL",
                  "state_owned": None, "status": "published"}
         changes.append({"aggregate": "entity", "op": "upsert", "uid": uid, "version": version,
                         "payload": {"uid": uid, "kind": kind, "props": props}})

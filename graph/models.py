@@ -73,7 +73,6 @@ class GraphEntity(DjangoNode):
     name = StringProperty()
     kind = StringProperty(index=True)
     aliases = ArrayProperty(StringProperty())
-    names_norm = ArrayProperty(StringProperty())
     country = StringProperty(index=True)
     iso_code = StringProperty(index=True)
     state_owned = BooleanProperty()

@@ -37,7 +37,7 @@ WITH m, r WHERE m.version IS NULL OR m.version < r.version OR (m.version = r.ver
 SET m = r.props, m.uid = r.uid, m.version = r.version
 REMOVE m:{_ALL_KIND_LABELS}
 SET m:{label}
-RETURN r.uid AS uid, 'applied' AS outcome
+RETURN collect(r.uid) AS applied
 """
     for kind, label in NODE_LABELS.items()
 }
@@ -129,7 +129,10 @@ def apply_changes(changes: list[dict], *, force: bool = False) -> dict[str, str]
                 for row in rows:
                     outcomes[row["uid"]] = "stale"  # unless the query reports otherwise
                 for result in run(query, {"rows": rows, "force": force}):
-                    outcomes[result["uid"]] = result["outcome"]
+                    if "applied" in result:  # entity upserts report the applied uids as one list
+                        outcomes.update(dict.fromkeys(result["applied"], "applied"))
+                    else:
+                        outcomes[result["uid"]] = result["outcome"]
     return outcomes
 
 

@@ -191,7 +191,7 @@ def build_synthetic(*, entities: int = 100_000, records: int = 300_000, hubs: in
 
     started = time.monotonic()
     entity_changes = [{"aggregate": "entity", "op": "upsert", "uid": uid, "version": 1, "payload": {
-        "uid": uid, "kind": kind, "props": {"name": e.name, "kind": kind, "aliases": [], "names_norm": [e.name_norm],
+        "uid": uid, "kind": kind, "props": {"name": e.name, "kind": kind, "aliases": [],
                                             "country": country or None, "iso_code": e.iso_code, "state_owned": None,
                                             "status": "published"}}}
         for (uid, kind, country), e in zip(meta, rows)]

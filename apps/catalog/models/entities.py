@@ -95,7 +95,6 @@ class Entity(SyncedModel):
                 "name": self.name,
                 "kind": self.kind,
                 "aliases": aliases,
-                "names_norm": sorted({normalize_name(n) for n in [self.name, *aliases]}),
                 "country": self.country or None,
                 "iso_code": self.iso_code or None,
                 "state_owned": self.state_owned,
