@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Alias, Citation, Entity, Record, Source
 from apps.catalog.vocab import PROCEDURES, Workflow
+from apps.sync.models import SyncedModel
 
 FORMAT = "vendorgraph-casestudy/1"
 DEFAULT_PATH = Path(__file__).resolve().parent.parent.parent / "data" / "casestudy" / "nuctech.json"
@@ -78,6 +79,24 @@ def _set_fields(obj, values: dict) -> bool:
     return changed
 
 
+def _upsert(model, key: str, values: dict, where: "_Locator"):
+    """Find the object by its key, set `values`, and save it only if something differs.
+    Returns (object, "created" | "updated" | "unchanged")."""
+    obj = model.objects.filter(key=key).first()
+    bucket = "unchanged"
+    if obj is None:
+        obj, bucket = model(key=key), "created"
+    if _set_fields(obj, values) or bucket == "created":
+        bucket = "created" if bucket == "created" else "updated"
+        try:
+            obj.full_clean()
+        except ValidationError as exc:
+            raise where.error(key, *_validation_message(exc)) from exc
+        # SyncedModel.save() would validate again; the clean above already did.
+        obj.save(**({"validate": False} if isinstance(obj, SyncedModel) else {}))
+    return obj, bucket
+
+
 def _validation_message(exc: ValidationError) -> tuple[str, str]:
     if hasattr(exc, "message_dict"):
         name, messages = next(iter(exc.message_dict.items()))
@@ -124,17 +143,7 @@ def _load_sources(data, folder: Path, where: _Locator, report: LoadReport) -> di
             "source_type": item.get("source_type") or Source.SourceType.ARTICLE,
             "text": text, "metadata_quotes": quotes,
         }
-        source = Source.objects.filter(key=key).first()
-        bucket = "unchanged"
-        if source is None:
-            source, bucket = Source(key=key), "created"
-        if _set_fields(source, values) or bucket == "created":
-            bucket = "created" if bucket == "created" else "updated"
-            try:
-                source.full_clean()
-            except ValidationError as exc:
-                raise where.error(key, *_validation_message(exc)) from exc
-            source.save()
+        source, bucket = _upsert(Source, key, values, where)
         report.count(bucket, "sources")
         sources[key] = source
     return sources
@@ -197,16 +206,7 @@ def _load_entities(data, sources, where, report, publish) -> dict[str, Entity]:
             "description": item.get("description") or "", "facts": facts,
             "identifiers": item.get("identifiers") or {},
         }
-        entity = Entity.objects.filter(key=key).first()
-        bucket = "unchanged"
-        if entity is None:
-            entity, bucket = Entity(key=key), "created"
-        if _set_fields(entity, values) or bucket == "created":
-            bucket = "created" if bucket == "created" else "updated"
-            try:
-                entity.save()
-            except ValidationError as exc:
-                raise where.error(key, *_validation_message(exc)) from exc
+        entity, bucket = _upsert(Entity, key, values, where)
         wanted_aliases = {a["name"] for a in item.get("aliases", [])}
         have_aliases = {a.name: a for a in entity.aliases.all()}
         for name in sorted(wanted_aliases - have_aliases.keys()):
@@ -265,16 +265,7 @@ def _load_records(data, sources, entities, where, report, publish) -> None:
             "share_pct": None if share is None else Decimal(str(share)), "status": item.get("status") or "",
             "procedure": procedure, "attributes": attributes,
         }
-        record = Record.objects.filter(key=key).first()
-        bucket = "unchanged"
-        if record is None:
-            record, bucket = Record(key=key), "created"
-        if _set_fields(record, values) or bucket == "created":
-            bucket = "created" if bucket == "created" else "updated"
-            try:
-                record.save()
-            except ValidationError as exc:
-                raise where.error(key, *_validation_message(exc)) from exc
+        record, bucket = _upsert(Record, key, values, where)
         if not item.get("citations"):
             raise where.error(key, "citations", "a record needs at least one citation")
         if _sync_citations(record, _citations(item, sources, where, key), where, key) and bucket == "unchanged":
