@@ -1,7 +1,8 @@
 """End to end in the real Chromium (Debian's, through Playwright) on the case study:
 search with a misspelling, the ownership chain, the deployment map, the explorer, the path
 finder and the timeline. Screenshots are kept in test-artifacts/ and, for the README, in
-docs/screenshots/."""
+docs/screenshots/ when VENDORGRAPH_UPDATE_SCREENSHOTS=1."""
+import os
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def shot(page, name, *, docs=True, full_page=False, element=None):
         page.locator(element).screenshot(path=str(path))
     else:
         page.screenshot(path=str(path), full_page=full_page)
-    if docs and path.stat().st_size < 250_000:
+    update_docs = os.environ.get("VENDORGRAPH_UPDATE_SCREENSHOTS") == "1"
+    if docs and update_docs and path.stat().st_size < 250_000:
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS / f"{name}.png")
 
