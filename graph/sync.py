@@ -85,7 +85,7 @@ RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
 }
 
 GRAPH_ENTITY_VERSIONS = "MATCH (n:Entity) RETURN n.uid AS uid, n.kind AS kind, n.version AS version"
-GRAPH_RECORD_VERSIONS = f"""
+GRAPH_RECORD_VERSIONS = """
 MATCH ()-[r]->() WHERE type(r) IN $types
 RETURN r.uid AS uid, r.kind AS kind, r.version AS version
 """

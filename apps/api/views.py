@@ -123,11 +123,17 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=[
         OpenApiParameter("direction", str, enum=["up", "down"], description="up: owners (default); down: holdings"),
-        OpenApiParameter("as_of", str, description="YYYY, YYYY-MM or YYYY-MM-DD (up only)")],
+        OpenApiParameter("as_of", str, description="YYYY, YYYY-MM or YYYY-MM-DD")],
         responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def ownership(self, request, uuid=None):
-        """Ownership and control chains from Neo4j: every path, nearest first."""
+        """Ownership and control from Neo4j, as the ownership page shows it.
+
+        up: one row per chain to an ultimate owner (or into a cycle): `nodes` from the top
+        owner down to this entity, `rels` between them, `ultimate`, `state`,
+        `effective_share` (when every share is known) and `ends_in_cycle`.
+        down: one row per ownership edge below the entity: `owner`, `owned`, `rel`.
+        """
         entity = self._entity()
         direction = request.query_params.get("direction", "up")
         if direction not in ("up", "down"):
@@ -135,9 +141,9 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         as_of = _partial_date(request, "as_of")
         try:
             if direction == "up":
-                rows = graph_queries.ownership_up(str(entity.uuid), as_of=as_of)
+                rows = [_chain_row(chain) for chain in graph_queries.ownership_chains(str(entity.uuid), as_of=as_of)["chains"]]
             else:
-                rows = graph_queries.ownership_down(str(entity.uuid))
+                rows = graph_queries.ownership_edges(str(entity.uuid), direction="down", as_of=as_of)
         except GraphUnavailable as exc:
             raise GraphDown() from exc
         return _paginate(self, rows)
@@ -145,13 +151,17 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
     def deployments(self, request, uuid=None):
-        """Where the entity's equipment is deployed, contracted, donated, banned or cancelled, by country."""
+        """Where the entity's equipment is deployed, contracted, donated, banned or cancelled, by
+        country: one row per record (`country`, `map_status` as the deployment map colours it,
+        `rel`, `counterpart`, `site_name`)."""
+        from apps.browse.selectors import map_status
+
         entity = self._entity()
         try:
-            rows = graph_queries.vendor_countries(str(entity.uuid))
+            rows = graph_queries.vendor_footprint(str(entity.uuid))
         except GraphUnavailable as exc:
             raise GraphDown() from exc
-        return _paginate(self, rows)
+        return _paginate(self, [{**row, "map_status": map_status(row["rel"])} for row in rows])
 
     @extend_schema(responses=s.RecordSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -161,6 +171,15 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         qs = selectors.records_for_display(
             selectors.public_records().filter(Q(subject=entity) | Q(object=entity)).order_by("start", "id"))
         return _paginate(self, qs, lambda page: s.RecordSerializer(page, many=True, context={"request": request}).data)
+
+
+def _chain_row(chain: dict) -> dict:
+    """A chain from graph.queries.ownership_chains, top owner first."""
+    steps = list(reversed(chain["steps"]))
+    return {"nodes": [steps[0]["owner"], *(step["owned"] for step in steps)],
+            "rels": [{**step["rel"], "unknown_intermediate": step["unknown_intermediate"]} for step in steps],
+            "ultimate": chain["ultimate"], "state": chain["state"], "effective_share": chain["effective_share"],
+            "ends_in_cycle": chain["ends_in_cycle"]}
 
 
 class RecordViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -292,8 +311,8 @@ def paths(request):
     if errors:
         raise ValidationError(errors)
     try:
-        rows = graph_queries.shortest_paths(str(ends["from"].uuid), str(ends["to"].uuid), kinds=kinds or None,
-                                            limit=50)
+        rows = graph_queries.paths_between(str(ends["from"].uuid), str(ends["to"].uuid), kinds=kinds or None,
+                                           max_hops=graph_queries.MAX_PATH_HOPS, limit=50)
     except GraphUnavailable as exc:
         raise GraphDown() from exc
     from apps.api.pagination import Pagination

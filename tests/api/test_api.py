@@ -55,13 +55,15 @@ def test_ownership_deployments_and_paths_come_from_the_graph(chain, graph, clien
     outbox_drain()
     vendor, state = chain["vendor"], chain["state"]
     up = client.get(f"/api/entities/{vendor.uuid}/ownership/").json()
-    assert up["count"] == 2
+    assert up["count"] == 1, "one whole chain, as the ownership page shows it (no partial sub-chains)"
     top = [row for row in up["results"] if row["ultimate"]][0]
     assert [n["name"] for n in top["nodes"]] == ["China", "CNNC", "Nuctech"]
+    assert top["state"] is True and top["rels"][1]["share_pct"] == 60.0
     down = client.get(f"/api/entities/{state.uuid}/ownership/", {"direction": "down"}).json()
     assert down["count"] == 2
     deployments = client.get(f"/api/entities/{vendor.uuid}/deployments/").json()
-    assert [(d["country"], d["role"]) for d in deployments["results"]] == [("RS", "active")]
+    assert [(d["country"], d["map_status"], d["rel"]["status"]) for d in deployments["results"]] == [
+        ("RS", "deployed", "active")]
     paths = client.get("/api/paths/", {"from": str(state.uuid), "to": str(chain["border"].uuid)}).json()
     assert [n["name"] for n in paths["results"][0]["nodes"]] == ["China", "CNNC", "Nuctech", "Gradina"]
 
