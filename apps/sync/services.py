@@ -93,7 +93,8 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
         )
         raise
     done = [e.id for e in events if outcomes.get(e.uid) in ("applied", "stale")]
-    waiting = [e for e in events if e.id not in set(done)]
+    done_ids = set(done)
+    waiting = [e for e in events if e.id not in done_ids]
     now = timezone.now()
     OutboxEvent.objects.filter(id__in=done).update(delivered_at=now, claimed_until=None, last_error="")
     for event in waiting:
