@@ -28,7 +28,7 @@ from apps.curation import roles
 RECORD_FIELDS = ["kind", "subject", "object", "site", "party", "related", "title", "description", "start", "end",
                  "amount", "currency", "amount_kind", "share_pct", "status", "procedure", "attributes"]
 ENTITY_FIELDS = ["kind", "name", "country", "iso_code", "state_owned", "description", "identifiers"]
-SOURCE_FIELDS = ["title", "publisher", "author", "published", "url", "language", "source_type", "text",
+SOURCE_FIELDS = ["title", "publisher", "author", "published", "url", "language", "source_type", "text", "licence",
                  "metadata_quotes"]
 
 # What a revert copies back from a revision: the content, never the identity, the version or
@@ -118,6 +118,24 @@ def source_create(*, user, **fields) -> Source:
     return source
 
 
+def dataset_source_create(*, user, title: str, publisher: str, url: str, licence: str, stored_file: str,
+                          sha256: str, retrieved_at) -> Source:
+    """The Source of one dataset file, kept unchanged under VENDORGRAPH_IMPORT_DIR and
+    named by its SHA-256: quotes are checked in the line their citation names. One file is
+    one Source, so importing the same file again reuses it."""
+    roles.require(user, "catalog.add_source", "Only editors, reviewers and admins may add sources.")
+    existing = Source.objects.filter(source_type=Source.SourceType.DATASET, content_hash=sha256).first()
+    if existing is not None:
+        return existing
+    source = Source(title=title, publisher=publisher, url=url, licence=licence, source_type=Source.SourceType.DATASET,
+                    retrieved_at=retrieved_at)
+    source.stored_file, source.content_hash = stored_file, sha256
+    _attribute(source, user, "imported")
+    source.full_clean()
+    source.save()
+    return source
+
+
 def source_update(*, user, source: Source, **fields) -> Source:
     roles.require(user, "catalog.change_source", "Only editors, reviewers and admins may change sources.")
     _assign(source, fields, SOURCE_FIELDS)
@@ -183,12 +201,13 @@ def source_delete(*, user, source: Source) -> None:
 
 
 def citation_create(*, user, target: Record | Entity | Alias | Fact, source: Source, quote: str,
-                    field: str = "") -> Citation:
+                    field: str = "", locator: str = "") -> Citation:
     """Cite `source` for `target` (a record, an entity, one of its names or facts). The
-    quote must be found verbatim in the source's text."""
+    quote must be found verbatim in the source's text -- or, for a dataset's stored file,
+    in the line that `locator` names ("line 12")."""
     roles.require(user, "catalog.add_citation", "Only editors, reviewers and admins may add citations.")
     roles.require_change(user, target)
-    if not (source.text or "").strip():
+    if not source.checkable:
         raise ValidationError({"source": "This source has no stored text, so no quote can be checked against it."})
     if isinstance(target, Record):
         where = {"record": target}
@@ -200,7 +219,7 @@ def citation_create(*, user, target: Record | Entity | Alias | Fact, source: Sou
         if (field or "").startswith(("alias:", "fact:")):
             raise ValidationError({"field": "Cite a name or a fact through that name or fact, not by its label."})
         where = {"entity": target}
-    citation = Citation(source=source, quote=quote, field=field or "", **where)
+    citation = Citation(source=source, quote=quote, field=field or "", locator=locator or "", **where)
     _attribute(citation, user, "cited")
     citation.save()
     return citation

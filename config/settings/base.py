@@ -206,3 +206,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"neo4j": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Imports (apps.ingest) ----------------------------------------------------------------
+# Raw dataset files, kept unchanged and named by their SHA-256 (quotes are checked against them).
+VENDORGRAPH_IMPORT_DIR = env_str("VENDORGRAPH_IMPORT_DIR", str(VAR_DIR / "imports"))
+# Largest file the upload page accepts (the command has no limit).
+VENDORGRAPH_IMPORT_UPLOAD_MAX = env_int("VENDORGRAPH_IMPORT_UPLOAD_MAX", 200 * 1024 * 1024)
+# Rows written per database transaction.
+VENDORGRAPH_IMPORT_CHUNK = env_int("VENDORGRAPH_IMPORT_CHUNK", 500)

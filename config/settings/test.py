@@ -31,3 +31,4 @@ STORAGES = {
 # Serve static files straight from the finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+VENDORGRAPH_IMPORT_DIR = os.environ.get("VENDORGRAPH_IMPORT_DIR", str(VAR_DIR / "test" / "imports"))

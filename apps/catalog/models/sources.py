@@ -1,6 +1,10 @@
+import gzip
 import hashlib
+import re
 import uuid
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
@@ -17,7 +21,11 @@ HTTP_URL = URLValidator(schemes=["http", "https"],
 class Source(models.Model):
     """A document that supports records: an article, a register entry, a court ruling.
 
-    `text` keeps the full text so every quote can be checked against it.
+    `text` keeps the full text so every quote can be checked against it. A dataset (an
+    imported file, possibly millions of lines) keeps its raw file instead, unchanged and
+    content-addressed under settings.VENDORGRAPH_IMPORT_DIR (`stored_file`, its SHA-256 in
+    `content_hash`); its citations say where their quote is (`Citation.locator`, "line 12")
+    and are checked by re-reading that line of the stored file.
     """
 
     class SourceType(models.TextChoices):
@@ -37,6 +45,10 @@ class Source(models.Model):
     source_type = models.CharField(max_length=16, choices=SourceType.choices, default=SourceType.ARTICLE)
     text = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    stored_file = models.CharField(max_length=300, blank=True, editable=False,
+                                   help_text="A dataset's raw file, relative to VENDORGRAPH_IMPORT_DIR.")
+    licence = models.CharField(max_length=200, blank=True)
+    retrieved_at = models.DateTimeField(null=True, blank=True, help_text="When a dataset was retrieved.")
     metadata_quotes = models.JSONField(default=dict, blank=True,
                                        help_text="Quotes from the text that support its own metadata, by field.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -56,15 +68,70 @@ class Source(models.Model):
                     raise ValidationError({"metadata_quotes": f"The quote for {field!r} is not in the source's text."})
 
     def save(self, *args, **kwargs):
-        self.content_hash = hashlib.sha256(self.text.encode("utf-8")).hexdigest() if self.text else ""
+        if self.text:
+            self.content_hash = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        elif not self.stored_file:
+            self.content_hash = ""
         super().save(*args, **kwargs)
 
-    def locate(self, quote: str) -> int | None:
-        """Character offset of `quote` in the text, or None when it is not there verbatim."""
-        if not quote or not self.text:
+    @property
+    def checkable(self) -> bool:
+        """Whether quotes can be checked against this source (stored text or stored file)."""
+        return bool((self.text or "").strip() or self.stored_file)
+
+    def locate(self, quote: str, locator: str = "") -> int | None:
+        """Character offset of `quote` in the text (or, for a stored file and a "line N"
+        locator, in that line), or None when it is not there verbatim."""
+        if not quote:
+            return None
+        if self.stored_file:
+            line = self.line(_line_number(locator))
+            if line is None:
+                return None
+            index = line.find(quote)
+            return None if index < 0 else index
+        if not self.text:
             return None
         index = self.text.find(quote)
         return None if index < 0 else index
+
+    def line(self, number: int | None) -> str | None:
+        """Line `number` (from 1) of the stored file, without its line end; None if absent.
+
+        An import sets `_line_cache` ({number: text}) with the lines it has just read from
+        this very file, so checking thousands of quotes does not re-read the file each time."""
+        if not number or not self.stored_file:
+            return None
+        cache = getattr(self, "_line_cache", None)
+        if cache is not None and number in cache:
+            return cache[number]
+        path = Path(settings.VENDORGRAPH_IMPORT_DIR) / self.stored_file
+        try:
+            for index, text in enumerate(stored_file_lines(path), start=1):
+                if index == number:
+                    return text
+        except OSError:
+            return None
+        return None
+
+
+_LINE = re.compile(r"^line (\d+)$")
+
+
+def _line_number(locator: str) -> int | None:
+    match = _LINE.match((locator or "").strip())
+    return int(match.group(1)) if match else None
+
+
+def stored_file_lines(path: Path):
+    """The lines of a stored raw file as text, decoded the one way every reader uses:
+    gzip is opened transparently, UTF-8 with a leading BOM dropped, line ends removed."""
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        for text in handle:
+            yield text.rstrip("\r\n")
 
 
 class Citation(models.Model):
@@ -82,6 +149,8 @@ class Citation(models.Model):
                              help_text="Which fact it supports: empty for the whole record/entity, "
                                        "'alias:<name>', 'fact:<name>', 'amount', 'start', ...")
     quote = models.TextField()
+    locator = models.CharField(max_length=100, blank=True,
+                               help_text="Where the quote is in a stored file: 'line 12'. Empty for texts.")
     start = models.PositiveIntegerField(null=True, blank=True, editable=False,
                                         help_text="Character offset of the quote in the source text.")
     end = models.PositiveIntegerField(null=True, blank=True, editable=False)
@@ -114,13 +183,17 @@ class Citation(models.Model):
             raise ValidationError({"fact": "This fact belongs to another entity."})
         if not (self.quote or "").strip():
             raise ValidationError({"quote": "The quote is required."})
-        if self.source_id and self.source.text and self.source.locate(self.quote) is None:
+        if self.source_id and self.source.stored_file:
+            if self.source.locate(self.quote, self.locator) is None:
+                raise ValidationError({"quote": f"This quote is not found at {self.locator or '(no line given)'} "
+                                                "of the source's stored file."})
+        elif self.source_id and self.source.text and self.source.locate(self.quote) is None:
             raise ValidationError({"quote": "This quote is not found verbatim in the source's text."})
 
     def save(self, *args, validate: bool = True, **kwargs):
         if validate:
             self.full_clean()
-        position = self.source.locate(self.quote)
+        position = self.source.locate(self.quote, self.locator)
         self.start = position
         self.end = None if position is None else position + len(self.quote)
         from django.db import transaction

@@ -1,0 +1,218 @@
+"""Reading FollowTheMoney (FtM) JSON lines: one entity a line, validated with the
+`followthemoney` model, streamed (never the whole file in memory).
+
+This module only reads and maps; apps.ingest.services writes through the catalogue.
+The mapping to our nouns is the table in README "Importing data"; MAPPING below is its code.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Iterator
+
+from followthemoney import model
+
+from apps.catalog.models import validate_country_code, validate_currency
+from apps.catalog.models.sources import stored_file_lines
+from apps.catalog.vocab import EntityKind, RecordKind
+
+# FtM schema -> our entity kind.
+ENTITY_SCHEMAS = {
+    "Company": EntityKind.COMPANY,
+    "Organization": EntityKind.ORGANIZATION,
+    "LegalEntity": EntityKind.ORGANIZATION,
+    "PublicBody": EntityKind.PUBLIC_BODY,
+    "Person": EntityKind.PERSON,
+    "Address": EntityKind.SITE,
+}
+# FtM schema -> (record kind, subject property, object property). Sanction and
+# ContractAward name one end indirectly and are handled in `relation_ends`.
+RECORD_SCHEMAS = {
+    "Ownership": (RecordKind.OWNERSHIP, "owner", "asset"),
+    "Control": (RecordKind.OWNERSHIP, "controller", "controlled"),
+    "Directorship": (RecordKind.ROLE, "director", "organization"),
+    "Membership": (RecordKind.ROLE, "member", "organization"),
+    "Employment": (RecordKind.ROLE, "employee", "employer"),
+    "Sanction": (RecordKind.BAN, None, "entity"),  # the authority is a name, not a reference
+    "ContractAward": (RecordKind.CONTRACT, None, "supplier"),  # the buyer is the contract's authority
+    "Debt": (RecordKind.LOAN, "creditor", "debtor"),
+    "Payment": (RecordKind.DONATION, "payer", "beneficiary"),  # a contract payment when it names a contract
+}
+# Kept aside while reading, for the rows that refer to them (a ContractAward's contract).
+LOOKUP_SCHEMAS = {"Contract"}
+
+NAME_PROPS = ("name", "alias", "previousName", "weakAlias", "abbreviation", "full")
+# Columns of a record, by FtM property; whatever else a relationship row says goes to its attributes.
+RECORD_COLUMNS = {"startDate": "start", "endDate": "end", "date": "start", "percentage": "share_pct",
+                  "amount": "amount", "amountEur": None, "currency": "currency", "summary": "description",
+                  "description": "description", "reason": "description"}
+DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
+
+
+class NotFtM(ValueError):
+    """The file as a whole is not FollowTheMoney: nothing is written."""
+
+
+@dataclass
+class Row:
+    line: int
+    raw: str
+    data: dict | None = None
+    refusal: tuple[str, str] | None = None  # (field, why)
+
+    @property
+    def id(self) -> str:
+        return (self.data or {}).get("id", "")
+
+    @property
+    def schema(self) -> str:
+        return (self.data or {}).get("schema", "")
+
+    @property
+    def props(self) -> dict[str, list[str]]:
+        return (self.data or {}).get("properties") or {}
+
+    def first(self, prop: str) -> str:
+        values = self.props.get(prop) or []
+        return values[0] if values else ""
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """Every non-blank line of the stored file, parsed and validated (gz and BOM accepted)."""
+    for number, text in enumerate(stored_file_lines(path), start=1):
+        if not text.strip():
+            continue
+        yield validate_line(number, text)
+
+
+def validate_line(number: int, text: str) -> Row:
+    row = Row(line=number, raw=text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        row.refusal = ("", f"not JSON: {exc.msg} (column {exc.colno})")
+        return row
+    if not isinstance(data, dict):
+        row.refusal = ("", "not a JSON object")
+        return row
+    row.data = data  # kept even when refused: its id still counts as listed in the file
+    schema = model.get(data.get("schema") or "")
+    if schema is None:
+        row.refusal = ("schema", f"unknown FollowTheMoney schema {data.get('schema')!r}")
+        return row
+    if not isinstance(data.get("id"), str) or not data["id"].strip():
+        row.refusal = ("id", "an entity needs an id")
+        return row
+    properties = data.get("properties") or {}
+    if not isinstance(properties, dict):
+        row.refusal = ("properties", "properties must be an object")
+        return row
+    for name, values in properties.items():
+        if schema.get(name) is None:
+            row.refusal = (name, f"{schema.name} has no property {name!r}")
+            return row
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            row.refusal = (name, "values must be a list of strings")
+            return row
+    # The model itself reads the row (its schema, caption and references come from there).
+    proxy = model.get_proxy(data, cleaned=True)
+    data["schema"] = proxy.schema.name
+    data["caption"] = data.get("caption") or proxy.caption
+    row.data = data
+    return row
+
+
+def scan(path: Path) -> tuple[int, dict[str, str], list[Row]]:
+    """First pass: the number of rows, the ids in the file (with their schema; "" for a
+    refused row) and the refused rows. Raises NotFtM when no row at all is FtM (or the file
+    cannot be read): nothing is written."""
+    total, ids, refused, good = 0, {}, [], 0
+    try:
+        for row in read_rows(path):
+            total += 1
+            if row.refusal:
+                refused.append(row)
+                if isinstance(row.id, str) and row.id:
+                    ids.setdefault(row.id, "")
+            else:
+                ids[row.id] = row.schema
+                good += 1
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise NotFtM(f"cannot be read as UTF-8 text or gzip: {exc}") from exc
+    if total == 0:
+        raise NotFtM("the file is empty")
+    if not good:
+        first = refused[0]
+        raise NotFtM(f"not a FollowTheMoney file: line {first.line}"
+                     f"{', ' + first.refusal[0] if first.refusal[0] else ''}: {first.refusal[1]}")
+    return total, ids, refused
+
+
+def is_entity_ref(schema: str, prop: str) -> bool:
+    prop_ = model.get(schema).get(prop)
+    return prop_ is not None and prop_.type.name == "entity"
+
+
+def is_identifier(schema: str, prop: str) -> bool:
+    prop_ = model.get(schema).get(prop)
+    return prop_ is not None and prop_.type.name == "identifier"
+
+
+def country_code(value: str) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 2:
+        return ""
+    try:
+        validate_country_code(code)
+    except Exception:  # noqa: BLE001 - not an ISO code (e.g. "suhh"): kept as a fact instead
+        return ""
+    return code
+
+
+def partial_date(value: str) -> str:
+    """FtM dates are ISO prefixes ("2023", "2023-02", "2023-02-24T10:00"); ours are the date part."""
+    match = DATE.match(value or "")
+    return match.group(0) if match else ""
+
+
+def decimal(value: str) -> Decimal | None:
+    try:
+        number = Decimal((value or "").replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def currency(value: str) -> str:
+    code = (value or "").strip().upper()
+    try:
+        validate_currency(code)
+    except Exception:  # noqa: BLE001
+        return ""
+    return code
+
+
+@dataclass
+class Unmapped:
+    """What the mapping kept without a column of its own (never dropped silently)."""
+
+    facts: dict[str, int] = field(default_factory=dict)
+    identifiers: dict[str, int] = field(default_factory=dict)
+    attributes: dict[str, int] = field(default_factory=dict)
+    schemas: dict[str, int] = field(default_factory=dict)
+
+    def count(self, bucket: str, key: str) -> None:
+        target = getattr(self, bucket)
+        target[key] = target.get(key, 0) + 1
+
+    def merge(self, stored: dict) -> None:
+        for bucket in ("facts", "identifiers", "attributes", "schemas"):
+            for key, number in (stored.get(bucket) or {}).items():
+                getattr(self, bucket)[key] = getattr(self, bucket).get(key, 0) + number
+
+    def as_dict(self) -> dict:
+        return {"facts": self.facts, "identifiers": self.identifiers, "attributes": self.attributes,
+                "schemas": self.schemas}

@@ -1,0 +1,123 @@
+"""Import jobs: one run of one file of a published dataset, with what it refused and what it
+left unresolved, and the map from the dataset's own ids to our entities and records."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ImportJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"  # the file as a whole: nothing written
+        FAILED = "failed", "Failed"
+        CANCELLING = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = (Status.DONE, Status.REFUSED, Status.FAILED, Status.CANCELLED)
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    format = models.CharField(max_length=16, default="ftm")
+    dataset = models.CharField(max_length=200, help_text="The dataset's name; its items are matched across imports by it.")
+    publisher = models.CharField(max_length=300, blank=True)
+    licence = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    publish = models.BooleanField(default=False, help_text="Publish what is imported (under the usual rules).")
+    original_name = models.CharField(max_length=300, blank=True)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    stored_file = models.CharField(max_length=300, help_text="Relative to VENDORGRAPH_IMPORT_DIR.")
+    source = models.ForeignKey("catalog.Source", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error = models.TextField(blank=True, help_text="Why the file was refused as a whole, or why the job failed.")
+    started_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_refused = models.PositiveIntegerField(default=0)
+    entities_created = models.PositiveIntegerField(default=0)
+    entities_changed = models.PositiveIntegerField(default=0)
+    entities_unchanged = models.PositiveIntegerField(default=0)
+    entities_ended = models.PositiveIntegerField(default=0)
+    records_created = models.PositiveIntegerField(default=0)
+    records_changed = models.PositiveIntegerField(default=0)
+    records_unchanged = models.PositiveIntegerField(default=0)
+    records_ended = models.PositiveIntegerField(default=0)
+    dangling = models.PositiveIntegerField(default=0)
+    # What the mapping kept without a column of its own, and what it could not map:
+    # {"facts": {prop: n}, "identifiers": {prop: n}, "attributes": {prop: n}, "schemas": {schema: n}}
+    unmapped = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.dataset} ({self.original_name or self.file_sha256[:12]})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.rows_read / self.rows_total) if self.rows_total else 0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.entities_created or self.entities_changed or self.entities_ended or self.records_created
+                    or self.records_changed or self.records_ended)
+
+
+class RefusedRow(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="refused_rows")
+    line = models.PositiveIntegerField()
+    field = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["line", "id"]
+
+    def __str__(self):
+        return f"line {self.line}, {self.field or '-'}: {self.reason}"
+
+
+class DanglingReference(models.Model):
+    """A reference to an id that is neither in the file nor imported before: kept, never invented."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="dangling_refs")
+    line = models.PositiveIntegerField()
+    field = models.CharField(max_length=200)
+    ref = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["line", "id"]
+
+
+class ImportedItem(models.Model):
+    """Which entity or record a dataset's item became (by the dataset's own id), so that a
+    later import of the same dataset updates it, and an item missing from a newer export is
+    ended instead of deleted."""
+
+    dataset = models.CharField(max_length=200)
+    external_id = models.CharField(max_length=300)
+    schema = models.CharField(max_length=64)
+    entity = models.ForeignKey("catalog.Entity", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey("catalog.Record", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    first_job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+    line_sha256 = models.CharField(max_length=64)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="No longer listed since this import.")
+    ended_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "external_id"], name="imported_item_unique")]
+        indexes = [models.Index(fields=["dataset", "last_job"], name="imported_item_last_job")]
+
+    def __str__(self):
+        return f"{self.dataset}:{self.external_id}"

@@ -1,0 +1,595 @@
+"""Import jobs: store the raw file, then read it and write what it says through the
+catalogue's services (apps.catalog.services), chunk by chunk.
+
+- The raw file is kept unchanged under settings.VENDORGRAPH_IMPORT_DIR, named by its
+  SHA-256, and registered as a Source of type dataset; every entity, name, fact and record
+  written cites it with the exact original line as the quote and "line N" as the locator
+  (the citation check re-reads that line of the stored file).
+- Writes go through the catalogue's services (roles, validation, history, outbox), one
+  database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows; a row that the
+  catalogue refuses is rolled back alone (a savepoint) and reported with its line.
+- Idempotent: items are matched by the dataset's own id (ImportedItem); a row whose line is
+  unchanged, or whose mapped values are, writes nothing. Items of the dataset missing from
+  a complete newer export get "no longer listed since" (never a delete).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.catalog import services as catalog
+from apps.catalog.models import Citation, Entity, Fact, Record, Source, country_name
+from apps.catalog.text import normalize_name
+from apps.catalog.vocab import EntityKind, RecordKind, Workflow
+from apps.curation import roles
+from apps.ingest import ftm
+from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, RefusedRow
+
+GZIP_MAGIC = b"\x1f\x8b"
+# ImportedItem schemas of entities the rows name without an id of their own (a sanction's
+# authority, a country): they are shared by rows, so they are never "no longer listed".
+DERIVED = "~"
+
+
+class ImportRefused(ValueError):
+    """The file as a whole cannot be imported; nothing was written."""
+
+
+# --- storing the file -----------------------------------------------------------------------
+
+def import_file_store(*, stream, name: str = "", max_bytes: int | None = None) -> tuple[str, str]:
+    """Copy `stream` (binary) unchanged into the import folder, named by its SHA-256.
+    Returns (sha256, path relative to VENDORGRAPH_IMPORT_DIR). Refuses files over `max_bytes`."""
+    root = Path(settings.VENDORGRAPH_IMPORT_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".upload-", delete=False) as tmp:
+        try:
+            for block in iter(lambda: stream.read(1024 * 1024), b""):
+                size += len(block)
+                if max_bytes is not None and size > max_bytes:
+                    raise ImportRefused(f"{name or 'the file'} is larger than the upload limit "
+                                        f"({max_bytes // (1024 * 1024)} MB).")
+                if len(head) < 2:
+                    head += block[:2]
+                digest.update(block)
+                tmp.write(block)
+        except BaseException:
+            tmp.close()
+            os.unlink(tmp.name)
+            raise
+    sha = digest.hexdigest()
+    suffix = ".jsonl.gz" if head[:2] == GZIP_MAGIC else ".jsonl"
+    relative = f"{sha[:2]}/{sha}{suffix}"
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        os.unlink(tmp.name)  # content-addressed: the same bytes are already kept
+    else:
+        shutil.move(tmp.name, target)
+        os.chmod(target, 0o444)
+    return sha, relative
+
+
+def import_job_create(*, user, dataset: str, path: str | Path | None = None, upload=None, fmt: str = "ftm",
+                      publisher: str = "", licence: str = "", url: str = "", publish: bool = False,
+                      max_bytes: int | None = None) -> ImportJob:
+    """Store the file (a path, or an uploaded file) and queue a job for it."""
+    roles.require(user, "catalog.add_source", "Only editors, reviewers and admins may import data.")
+    if publish and not user.has_perm("catalog.publish_record"):
+        raise PermissionDenied("Only reviewers and admins may publish what they import.")
+    if fmt != "ftm":
+        raise ValidationError({"format": f"Unknown format {fmt!r} (supported: ftm)."})
+    if not (dataset or "").strip():
+        raise ValidationError({"dataset": "Name the dataset (its items are matched across imports by it)."})
+    if upload is not None:
+        name = upload.name
+        sha, relative = import_file_store(stream=upload, name=name, max_bytes=max_bytes)
+    else:
+        name = Path(path).name
+        try:
+            with open(path, "rb") as handle:
+                sha, relative = import_file_store(stream=handle, name=name, max_bytes=max_bytes)
+        except OSError as exc:
+            raise ValidationError({"path": f"{path}: cannot read: {exc.strerror or exc}"}) from exc
+    job = ImportJob(format=fmt, dataset=dataset.strip(), publisher=publisher, licence=licence, url=url,
+                    publish=publish, original_name=name[:300], file_sha256=sha, stored_file=relative,
+                    started_by=user)
+    job.full_clean()
+    job.save()
+    return job
+
+
+def import_job_cancel(*, user, job: ImportJob) -> ImportJob:
+    roles.require(user, "catalog.add_source", "Only editors, reviewers and admins may cancel imports.")
+    if job.finished:
+        return job
+    ImportJob.objects.filter(pk=job.pk).exclude(status__in=ImportJob.FINISHED).update(
+        status=ImportJob.Status.CANCELLING if job.status == ImportJob.Status.RUNNING else ImportJob.Status.CANCELLED)
+    job.refresh_from_db()
+    return job
+
+
+# --- running a job --------------------------------------------------------------------------
+
+def import_job_run(*, job: ImportJob) -> ImportJob:
+    """Read the stored file and write it into the catalogue. Refuses the file as a whole
+    (status refused, nothing written) when it is not FtM at all."""
+    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return job
+    job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
+    job.save(update_fields=["status", "started_at"])
+    path = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
+    try:
+        total, ids, refused = ftm.scan(path)
+    except ftm.NotFtM as exc:
+        return _finish(job, ImportJob.Status.REFUSED, error=f"{job.original_name}: {exc}")
+    job.rows_total = total
+    RefusedRow.objects.bulk_create([RefusedRow(job=job, line=row.line, field=row.refusal[0][:200],
+                                               reason=row.refusal[1]) for row in refused])
+    job.rows_refused = job.rows_read = len(refused)
+    job.save()
+    try:
+        _FtmImport(job, path, ids).run()
+    except Exception as exc:  # noqa: BLE001 - recorded on the job; chunks already committed stay
+        _finish(job, ImportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return job
+
+
+def _finish(job: ImportJob, status: str, error: str = "") -> ImportJob:
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    job.save()
+    return job
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _FtmImport:
+    def __init__(self, job: ImportJob, path: Path, ids: dict[str, str]):
+        self.job, self.path, self.ids = job, path, ids
+        self.user = job.started_by
+        self.dataset = job.dataset
+        self.chunk = max(1, settings.VENDORGRAPH_IMPORT_CHUNK)
+        self.unmapped = ftm.Unmapped()
+        self.entities: dict[str, Entity] = {}   # ftm id -> our entity (this run)
+        self.lines: dict[str, tuple[int, str]] = {}  # ftm id -> (line, raw) of entity rows, for link citations
+        self.contracts: dict[str, ftm.Row] = {}
+        self.unchanged: set[str] = set()
+
+    # -- the frame: chunks, progress, cancel -------------------------------------------------
+    def run(self) -> None:
+        job = self.job
+        self.source = catalog.dataset_source_create(
+            user=self.user, title=f"{job.dataset}: {job.original_name}"[:500], publisher=job.publisher, url=job.url,
+            licence=job.licence, stored_file=job.stored_file, sha256=job.file_sha256, retrieved_at=job.created_at)
+        job.source = self.source
+        job.save(update_fields=["source"])
+        try:
+            self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
+                       self._entity_row)
+            self._pass(lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
+            self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS, self._entity_links)
+        except _Cancelled:
+            _finish(job, ImportJob.Status.CANCELLED)
+            return
+        with transaction.atomic():
+            self._end_missing()
+            if job.publish:
+                self._publish()
+            job.unmapped = self.unmapped.as_dict()
+            job.rows_read = job.rows_total
+            _finish(job, ImportJob.Status.DONE)
+
+    def _pass(self, wanted, handle) -> None:
+        batch: list[ftm.Row] = []
+        for row in ftm.read_rows(self.path):
+            if row.refusal is None and wanted(row):
+                batch.append(row)
+            if len(batch) >= self.chunk:
+                self._chunk(batch, handle)
+                batch = []
+        if batch:
+            self._chunk(batch, handle)
+
+    def _chunk(self, batch: list[ftm.Row], handle) -> None:
+        job = self.job
+        status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+        if status in (ImportJob.Status.CANCELLING, ImportJob.Status.CANCELLED):
+            raise _Cancelled
+        with transaction.atomic():
+            # The lines just read from this very stored file: the citation check finds them here.
+            self.source._line_cache = {row.line: row.raw for row in batch}
+            self.source._line_cache.update({line: raw for line, raw in self.lines.values()})
+            for row in batch:
+                try:
+                    with transaction.atomic():
+                        if handle(row) is not False:  # False: the row is counted in another pass
+                            job.rows_read += 1
+                except (ValidationError, PermissionDenied) as exc:
+                    self._refuse(row, exc)
+                    job.rows_read += 1
+            job.unmapped = self.unmapped.as_dict()
+            job.save()
+
+    def _refuse(self, row: ftm.Row, exc: Exception) -> None:
+        if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+            for name, messages in exc.message_dict.items():
+                RefusedRow.objects.create(job=self.job, line=row.line, field=("" if name == "__all__" else name)[:200],
+                                          reason="; ".join(messages))
+        else:
+            RefusedRow.objects.create(job=self.job, line=row.line, reason="; ".join(getattr(exc, "messages", [str(exc)])))
+        self.job.rows_refused += 1
+
+    def _cite(self, row: ftm.Row) -> dict:
+        return {"source": self.source, "quote": row.raw, "locator": f"line {row.line}"}
+
+    def _item(self, external_id: str) -> ImportedItem | None:
+        return (ImportedItem.objects.select_related("entity", "record")
+                .filter(dataset=self.dataset, external_id=external_id).first())
+
+    def _seen(self, item: ImportedItem, row: ftm.Row | None = None) -> None:
+        item.last_job = self.job
+        item.ended_at, item.ended_job = None, None
+        if row is not None:
+            item.line_sha256 = _sha(row.raw)
+        item.save()
+
+    # -- entities ------------------------------------------------------------------------------
+    def _entity_row(self, row: ftm.Row):
+        if row.schema in ftm.LOOKUP_SCHEMAS:
+            self.contracts[row.id] = row
+            return False  # read again (and counted) in the relations pass
+        kind = ftm.ENTITY_SCHEMAS[row.schema]
+        names = list(dict.fromkeys(v.strip() for p in ftm.NAME_PROPS for v in row.props.get(p, []) if v.strip()))
+        caption = (row.data.get("caption") or "").strip()
+        name = caption if caption in names else (names[0] if names else caption or row.id)
+        countries = [ftm.country_code(v) for v in row.props.get("country", []) + row.props.get("jurisdiction", [])]
+        country = next((c for c in countries if c), "")
+        identifiers: dict = {"ftm_id": row.id}
+        if row.data.get("referents"):
+            identifiers["ftm_referents"] = list(row.data["referents"])
+        facts: list[tuple[str, str]] = []
+        for prop, values in row.props.items():
+            if prop in ftm.NAME_PROPS or ftm.is_entity_ref(row.schema, prop):
+                continue  # names become aliases; references are linked in the last pass
+            if ftm.is_identifier(row.schema, prop):
+                identifiers[prop] = values[0] if len(values) == 1 else list(values)
+                self.unmapped.count("identifiers", prop)
+                continue
+            kept = [v for v in values if not (prop in ("country", "jurisdiction") and country
+                                               and ftm.country_code(v) == country)]
+            facts.extend((prop, value) for value in kept)
+            if kept:
+                self.unmapped.count("facts", prop)
+        if row.schema == "Address":
+            self.lines[row.id] = (row.line, row.raw)
+        item = self._item(row.id)
+        cite = self._cite(row)
+        if item is None or item.entity is None:
+            entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
+                                           identifiers=identifiers)
+            catalog.citation_create(user=self.user, target=entity, **cite)
+            item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
+                                first_job=self.job)
+            self._seen(item, row)
+            self.job.entities_created += 1
+            changed = True
+        else:
+            entity = item.entity
+            self.entities[row.id] = entity
+            if item.line_sha256 == _sha(row.raw):
+                self._seen(item)
+                self.unchanged.add(row.id)
+                self.job.entities_unchanged += 1
+                return None
+            wanted = {"name": name[:500], "country": country, "identifiers": identifiers}
+            changes = {k: v for k, v in wanted.items() if getattr(entity, k) != v}
+            if changes:
+                catalog.entity_update(user=self.user, entity=entity, **changes)
+            changed = bool(changes)
+            self._seen(item, row)
+        self.entities[row.id] = entity
+        existing = set(entity.aliases.values_list("name", flat=True)) | {entity.name}
+        for alias in names:
+            if alias not in existing and len(alias) <= 500:
+                catalog.alias_create(user=self.user, entity=entity, name=alias, citations=[{**cite}])
+                changed = True
+        changed = self._facts(entity, facts, [cite]) or changed
+        if item.first_job_id != self.job.pk:
+            if changed:
+                catalog.citation_create(user=self.user, target=entity, **cite)
+                self.job.entities_changed += 1
+            else:
+                self.job.entities_unchanged += 1
+        return None
+
+    def _facts(self, entity: Entity, facts: list[tuple[str, str]], cites: list[dict]) -> bool:
+        existing = set(Fact.objects.filter(entity=entity).values_list("field", "value"))
+        added = False
+        for field, value in facts:
+            field, value = field[:100], value.strip()
+            if value and (field, value) not in existing:
+                catalog.fact_create(user=self.user, entity=entity, field=field, value=value, citations=cites)
+                existing.add((field, value))
+                added = True
+        return added
+
+    def _entity_links(self, row: ftm.Row):
+        """References of an entity row (e.g. addressEntity -> a site) become facts naming
+        what they point to; one that points outside the file and every earlier import is
+        reported as dangling and kept as the bare id."""
+        entity = self.entities.get(row.id)
+        for prop, values in row.props.items():
+            if not ftm.is_entity_ref(row.schema, prop):
+                continue
+            for ref in values:
+                target = self._resolve(ref)
+                if target is None and ref not in self.ids:
+                    DanglingReference.objects.create(job=self.job, line=row.line, field=prop[:200], ref=ref[:300])
+                    self.job.dangling += 1
+                if entity is None or row.id in self.unchanged:
+                    continue
+                cites = [self._cite(row)]
+                if target is not None:
+                    if ref in self.lines:
+                        line, raw = self.lines[ref]
+                        cites.append({"source": self.source, "quote": raw, "locator": f"line {line}"})
+                    self._facts(entity, [(prop, target.name)], cites)
+                else:
+                    self._facts(entity, [(f"{prop} (unresolved)", ref)], cites)
+        return False
+
+    def _resolve(self, ref: str) -> Entity | None:
+        if ref in self.entities:
+            return self.entities[ref]
+        item = self._item(ref)
+        if item is not None and item.entity is not None:
+            self.entities[ref] = item.entity
+            return item.entity
+        return None
+
+    # -- relationships -------------------------------------------------------------------------
+    def _relation_row(self, row: ftm.Row):
+        if row.schema not in ftm.RECORD_SCHEMAS:
+            return self._unmapped_row(row)
+        kind, subject_prop, object_prop = ftm.RECORD_SCHEMAS[row.schema]
+        used = {object_prop, "proof"}
+        if subject_prop:
+            used.add(subject_prop)
+        subject = obj = None
+        if row.schema == "Sanction":
+            subject = self._authority(row)
+            used |= {"authority", "country"}
+        elif row.schema == "ContractAward":
+            contract = self.contracts.get(row.first("contract"))
+            buyer = contract.first("authority") if contract else ""
+            if not buyer:
+                raise ValidationError({"contract": "The award's contract (with its buying authority) is not in the file."})
+            subject = self._end(row, "contract", buyer)
+            used.add("contract")
+        else:
+            subject = self._end(row, subject_prop, row.first(subject_prop))
+        if row.schema == "Payment" and row.props.get("contract"):
+            kind = RecordKind.CONTRACT
+        obj = self._end(row, object_prop, row.first(object_prop))
+        fields = {"kind": kind, "subject": subject, "object": obj}
+        fields.update(self._record_values(row, used))
+        item = self._item(row.id)
+        cite = self._cite(row)
+        if item is None or item.record is None:
+            record = catalog.record_create(user=self.user, citations=[cite], **fields)
+            item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, record=record,
+                                first_job=self.job)
+            self._seen(item, row)
+            self.job.records_created += 1
+            return None
+        record = item.record
+        if item.line_sha256 == _sha(row.raw):
+            self._seen(item)
+            self.job.records_unchanged += 1
+            return None
+        attributes = {**fields["attributes"]}
+        if (record.attributes or {}).get("no_longer_listed"):
+            attributes.pop("no_longer_listed", None)
+        fields["attributes"] = attributes
+        changes = {k: v for k, v in fields.items() if k != "kind" and _differs(getattr(record, k), v)}
+        if changes:
+            catalog.record_update(user=self.user, record=record, **changes)
+            catalog.citation_create(user=self.user, target=record, **cite)
+            self.job.records_changed += 1
+        else:
+            self.job.records_unchanged += 1
+        self._seen(item, row)
+        return None
+
+    def _end(self, row: ftm.Row, prop: str, ref: str) -> Entity:
+        if not ref:
+            raise ValidationError({prop: f"A {row.schema} needs its {prop}."})
+        entity = self._resolve(ref)
+        if entity is not None:
+            return entity
+        if ref in self.ids:
+            raise ValidationError({prop: f"{ref} is in the file but was not imported (see its own line)."})
+        DanglingReference.objects.create(job=self.job, line=row.line, field=prop[:200], ref=ref[:300])
+        self.job.dangling += 1
+        raise ValidationError({prop: f"{ref} is neither in this file nor imported before: left unresolved."})
+
+    def _authority(self, row: ftm.Row) -> Entity:
+        """A sanction's authority is a name (with the sanction's country), not a reference:
+        one public body per (country, name) in the dataset, citing the first line naming it."""
+        name = row.first("authority").strip()
+        country = ftm.country_code(row.first("country"))
+        if name:
+            key = f"{DERIVED}authority:{country}:{normalize_name(name)}"[:300]
+            fields = {"kind": EntityKind.PUBLIC_BODY, "name": name[:500], "country": country}
+        elif country:
+            existing = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=country).first()
+            if existing is not None:
+                return existing
+            key = f"{DERIVED}country:{country}"
+            fields = {"kind": EntityKind.COUNTRY, "name": country_name(country), "iso_code": country}
+        else:
+            raise ValidationError({"authority": "A sanction needs its authority or its country."})
+        if key in self.entities:
+            return self.entities[key]
+        item = self._item(key)
+        if item is None or item.entity is None:
+            entity = catalog.entity_create(user=self.user, **fields)
+            catalog.citation_create(user=self.user, target=entity, **self._cite(row))
+            item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=entity,
+                                first_job=self.job)
+            self._seen(item, row)
+            self.job.entities_created += 1
+        self.entities[key] = item.entity
+        return item.entity
+
+    def _record_values(self, row: ftm.Row, used: set[str]) -> dict:
+        values = {"title": "", "description": "", "start": "", "end": "", "amount": None, "currency": "",
+                  "share_pct": None, "attributes": {}}
+        attributes = values["attributes"]
+        for prop, items in row.props.items():
+            if prop in used:
+                continue
+            column = ftm.RECORD_COLUMNS.get(prop)
+            first = items[0] if items else ""
+            kept = False
+            if column in ("start", "end") and not values[column] and ftm.partial_date(first):
+                values[column] = ftm.partial_date(first)
+                kept = len(items) == 1 and values[column] == first
+            elif column == "share_pct" and values["share_pct"] is None:
+                share = ftm.decimal(first)
+                if share is not None and 0 <= share <= 100:
+                    values["share_pct"], kept = share, len(items) == 1
+            elif column == "amount" and values["amount"] is None:
+                amount = ftm.decimal(first)
+                if amount is not None and amount >= 0:
+                    values["amount"], kept = amount, len(items) == 1
+            elif column == "currency" and not values["currency"] and ftm.currency(first):
+                values["currency"], kept = ftm.currency(first), len(items) == 1
+            elif column == "description" and not values["description"]:
+                values["description"], kept = "\n".join(items), True
+            if not kept:
+                attributes[prop] = items[0] if len(items) == 1 else list(items)
+                self.unmapped.count("attributes", f"{row.schema}.{prop}")
+        if values["amount"] is None and values["currency"]:
+            attributes.setdefault("currency", values["currency"])
+            values["currency"] = ""
+        if values["amount"] is not None and not values["currency"]:
+            attributes["amount"] = str(values["amount"])
+            values["amount"] = None
+        if row.schema == "ContractAward" or (row.schema == "Payment" and row.props.get("contract")):
+            attributes["ftm_schema"] = row.schema
+        if values["share_pct"] is not None and row.schema not in ("Ownership", "Control"):
+            attributes["percentage"] = str(values["share_pct"])
+            values["share_pct"] = None
+        if row.schema == "Control":
+            attributes["control"] = True
+        title = (row.first("program") or row.first("role") or row.first("title") or row.data.get("caption") or "")
+        values["title"] = title.strip()[:300]
+        return values
+
+    def _unmapped_row(self, row: ftm.Row):
+        """A row of a schema without a noun of ours (Family, Passport, a Contract, ...): kept as
+        a fact on each entity it names that we have, and listed in the summary."""
+        self.unmapped.count("schemas", row.schema)
+        item = self._item(row.id)
+        if item is not None and item.line_sha256 == _sha(row.raw):
+            self._seen(item)
+            return None
+        parts, targets = [], []
+        for prop, values in row.props.items():
+            rendered = []
+            for value in values:
+                if ftm.is_entity_ref(row.schema, prop):
+                    target = self._resolve(value)
+                    if target is not None:
+                        targets.append(target)
+                        rendered.append(f"{target.name} [{value}]")
+                        continue
+                    if value not in self.ids:
+                        DanglingReference.objects.create(job=self.job, line=row.line, field=prop[:200], ref=value[:300])
+                        self.job.dangling += 1
+                rendered.append(value)
+            parts.append(f"{prop}: {', '.join(rendered)}")
+        text = f"{row.data.get('caption') or row.schema} ({'; '.join(parts)})"
+        for target in dict.fromkeys(targets):
+            self._facts(target, [(row.schema, text)], [self._cite(row)])
+        if item is None:
+            item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, first_job=self.job)
+        self._seen(item, row)
+        return None
+
+    # -- after the passes ----------------------------------------------------------------------
+    def _end_missing(self) -> None:
+        """Items of this dataset that this (complete) export no longer lists get an end note,
+        never a delete. Rows refused this time still count as listed."""
+        stale = (ImportedItem.objects.filter(dataset=self.dataset, ended_at__isnull=True)
+                 .exclude(last_job=self.job).exclude(schema=DERIVED)
+                 .select_related("record", "entity"))
+        since = timezone.now().date().isoformat()
+        for item in stale.iterator():
+            if item.external_id in self.ids:  # in the file (a row refused this time is still listed)
+                continue
+            if item.record is not None:
+                record = item.record
+                attributes = {**(record.attributes or {}),
+                              "no_longer_listed": {"dataset": self.dataset, "since": since}}
+                catalog.record_update(user=self.user, record=record, attributes=attributes)
+                self.job.records_ended += 1
+            elif item.entity is not None:
+                self.job.entities_ended += 1
+            item.ended_at, item.ended_job = timezone.now(), self.job
+            item.save(update_fields=["ended_at", "ended_job"])
+
+    def _publish(self) -> None:
+        """`--publish`: publish what this job wrote under the usual rules (a reviewer, a found
+        citation, a record's entities first). What the rules refuse stays a draft, counted."""
+        refused = 0
+        items = ImportedItem.objects.filter(dataset=self.dataset, last_job=self.job)
+        entity_ids = items.exclude(entity=None).values_list("entity_id", flat=True)
+        cited = Citation.objects.filter(source=self.source)
+        for obj in Entity.objects.filter(pk__in=entity_ids, workflow=Workflow.DRAFT):
+            refused += _try_publish(self.user, obj)
+        from apps.catalog.models import Alias
+
+        for obj in Alias.objects.filter(entity_id__in=entity_ids, workflow=Workflow.DRAFT):
+            refused += _try_publish(self.user, obj)
+        for obj in Fact.objects.filter(pk__in=cited.exclude(fact=None).values("fact_id"), workflow=Workflow.DRAFT):
+            refused += _try_publish(self.user, obj)
+        record_ids = items.exclude(record=None).values_list("record_id", flat=True)
+        for obj in Record.objects.filter(pk__in=record_ids, workflow=Workflow.DRAFT):
+            refused += _try_publish(self.user, obj)
+        if refused:
+            self.unmapped.count("schemas", f"not published ({refused})")
+
+
+def _try_publish(user, obj) -> int:
+    try:
+        with transaction.atomic():
+            catalog.workflow_transition(user=user, obj=obj, to=Workflow.PUBLISHED, reason="trusted import")
+        return 0
+    except ValidationError:
+        return 1
+
+
+def _differs(current, wanted) -> bool:
+    if hasattr(current, "pk") or hasattr(wanted, "pk"):
+        return getattr(current, "pk", None) != getattr(wanted, "pk", None)
+    if current is None or wanted is None:
+        return current != wanted
+    return str(current) != str(wanted) if not isinstance(wanted, dict) else current != wanted
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
