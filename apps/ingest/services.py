@@ -32,6 +32,7 @@ from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from apps.curation import roles
 from apps.ingest import ftm
 from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, RefusedRow
+from apps.sync.models import touches_coalesced
 
 GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
@@ -183,7 +184,7 @@ class _FtmImport:
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
-        with transaction.atomic():
+        with transaction.atomic(), touches_coalesced():
             self._end_missing()
             if job.publish:
                 self._publish()
@@ -207,7 +208,7 @@ class _FtmImport:
         status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
         if status in (ImportJob.Status.CANCELLING, ImportJob.Status.CANCELLED):
             raise _Cancelled
-        with transaction.atomic():
+        with transaction.atomic(), touches_coalesced():
             # The lines just read from this very stored file: the citation check finds them here.
             self.source._line_cache = {row.line: row.raw for row in batch}
             self.source._line_cache.update({line: raw for line, raw in self.lines.values()})

@@ -5,7 +5,33 @@ as the change itself. Celery drains the outbox into Neo4j; a periodic sweeper re
 whatever was not delivered. So a Neo4j or Redis outage delays the graph, never loses a
 change.
 """
+import contextlib
+import contextvars
+
 from django.db import models, transaction
+
+# Objects whose re-projection is postponed to the end of a `touches_coalesced()` block.
+_deferred_touches: contextvars.ContextVar[dict | None] = contextvars.ContextVar("deferred_touches", default=None)
+
+
+@contextlib.contextmanager
+def touches_coalesced():
+    """Inside this block, `touch()` only notes the object; each noted object is re-projected
+    once at the end (inside the caller's transaction). An import adding forty names, facts
+    and citations to one entity then writes one outbox row for it, not forty."""
+    if _deferred_touches.get() is not None:
+        yield
+        return
+    pending: dict = {}
+    token = _deferred_touches.set(pending)
+    try:
+        yield
+    finally:
+        _deferred_touches.reset(token)
+    for (model, pk) in list(pending):
+        obj = model._base_manager.filter(pk=pk).first()
+        if obj is not None:
+            obj.touch()
 
 
 class OutboxEvent(models.Model):
@@ -113,7 +139,11 @@ class SyncedModel(models.Model):
         """Re-project this object (a related row that feeds its payload changed).
 
         No history row: nothing of the object itself changed (the related row that did
-        keeps its own history)."""
+        keeps its own history). Postponed inside `touches_coalesced()`."""
+        pending = _deferred_touches.get()
+        if pending is not None and self.pk is not None:
+            pending[(type(self), self.pk)] = True
+            return
         self.skip_history_when_saving = True
         try:
             self.save(validate=False)

@@ -1,0 +1,211 @@
+"""Importing FollowTheMoney files: the ZALA cluster sample (real OpenSanctions data)."""
+import gzip
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+
+from apps.catalog import services as catalog
+from apps.catalog.models import Citation, Entity, Fact, Record, Source
+from apps.catalog.selectors.search import entity_search
+from apps.catalog.text import normalize_name
+from apps.catalog.vocab import Workflow
+from apps.ingest.models import ImportedItem, ImportJob
+from apps.ingest.selectors import import_job_summary
+from apps.sync.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _record(ftm_id: str) -> Record:
+    return ImportedItem.objects.get(external_id=ftm_id).record
+
+
+def test_it_imports_the_zala_cluster_with_counts_by_kind(zala_path, run_import):
+    job = run_import(zala_path)
+
+    assert job.status == ImportJob.Status.DONE and job.rows_read == job.rows_total == 91 and job.rows_refused == 0
+    assert Counter(Entity.objects.values_list("kind", flat=True)) == {
+        "company": 11, "person": 6, "site": 11, "public_body": 19}
+    assert Counter(Record.objects.values_list("kind", flat=True)) == {"ban": 41, "ownership": 14, "role": 3}
+    assert (job.entities_created, job.records_created) == (47, 58)
+    # Nothing silently dropped: what has no noun of ours is listed, and kept.
+    assert job.unmapped["schemas"] == {"Family": 4, "Passport": 1}
+    assert job.unmapped["identifiers"]["innCode"] == 16
+    assert Fact.objects.filter(field="Family").count() >= 4
+    assert Fact.objects.filter(field="birthDate", value="1988-01-07").exists()
+    # Imported items arrive as drafts.
+    assert set(Entity.objects.values_list("workflow", flat=True)) == {Workflow.DRAFT}
+    assert set(Record.objects.values_list("workflow", flat=True)) == {Workflow.DRAFT}
+
+
+def test_its_sanctions_become_bans_with_authorities_and_dates(zala_path, run_import):
+    run_import(zala_path)
+
+    ban = _record("au-dfat-56600015954691cece058c2a3b0e3b27740701e6")
+    assert ban.kind == "ban"
+    assert (ban.subject.name, ban.subject.kind, ban.subject.country) == (
+        "Department of Foreign Affairs and Trade", "public_body", "AU")
+    assert ban.object == ImportedItem.objects.get(external_id="NK-abdzbEBkqyT29GyREbiURZ").entity
+    assert ban.start == "2023-02-24" and ban.title == "Autonomous (Russia)"
+    assert ban.attributes["programId"] == "AU-RUSSIA"
+    bans = Record.objects.filter(kind="ban").select_related("subject")
+    assert all(b.subject.kind in ("public_body", "country") for b in bans)
+    sanctions = [json.loads(line) for line in _lines(zala_path) if '"schema": "Sanction"' in line]
+    dated = {s["id"] for s in sanctions if s["properties"].get("startDate")}
+    assert {i.external_id for i in ImportedItem.objects.filter(external_id__in=dated, record__start__gt="")} == dated
+
+
+def test_every_imported_item_cites_its_exact_line_in_the_stored_file(zala_path, run_import):
+    job = run_import(zala_path)
+    lines = _lines(zala_path)
+
+    source = Source.objects.get(source_type="dataset")
+    digest = hashlib.sha256(zala_path.read_bytes()).hexdigest()
+    stored = Path(settings.VENDORGRAPH_IMPORT_DIR) / source.stored_file
+    assert source.content_hash == job.file_sha256 == digest and digest in stored.name
+    assert stored.read_bytes() == zala_path.read_bytes()
+    assert (source.publisher, source.licence) == ("OpenSanctions", "CC BY-NC 4.0")
+    for record in Record.objects.all():
+        citation = record.citations.get()
+        number = int(citation.locator.removeprefix("line "))
+        assert citation.quote == lines[number - 1] and citation.found
+    assert not Citation.objects.filter(start__isnull=True).exists()
+    # The check is real: a line quoted at another line's place is refused.
+    record = Record.objects.first()
+    citation = record.citations.get()
+    elsewhere = "line 1" if citation.locator != "line 1" else "line 2"
+    with pytest.raises(ValidationError):
+        catalog.citation_create(user=job.started_by, target=record, source=source, quote=citation.quote,
+                                locator=elsewhere)
+
+
+def test_the_dangling_address_references_are_reported_and_kept_unresolved(zala_path, run_import):
+    job = run_import(zala_path)
+
+    refs = list(job.dangling_refs.all())
+    assert job.dangling == len(refs) == 16 and {r.field for r in refs} == {"addressEntity"}
+    assert Fact.objects.filter(field="addressEntity (unresolved)").count() == 16
+    assert not Entity.objects.filter(identifiers__ftm_id__in=[r.ref for r in refs]).exists()  # none invented
+    assert "dangling references (kept unresolved): 16" in import_job_summary(job=job)
+
+
+def test_a_cyrillic_name_is_found_in_latin_letters_once_published(zala_path, run_import, bob):
+    job = run_import(zala_path, user=bob, publish=True)
+
+    assert job.status == ImportJob.Status.DONE
+    assert Record.objects.filter(workflow=Workflow.PUBLISHED).count() == 58
+    hits = entity_search(q="Zakharova Mariia Oleksandrivna")  # "Захарова Марія Олександрівна" in the file
+    assert hits and hits[0].matched == normalize_name("Захарова Марія Олександрівна")
+    assert Entity.objects.get(pk=hits[0].entity_id).name == "Maria Aleksandrovna Osetrova"
+
+
+def test_a_second_import_of_the_same_file_changes_nothing(zala_path, run_import):
+    run_import(zala_path)
+    outbox, versions = OutboxEvent.objects.count(), sum(Record.objects.values_list("version", flat=True))
+    history = Record.history.count() + Entity.history.count() + Fact.history.count() + Citation.history.count()
+
+    job = run_import(zala_path)
+
+    assert not job.changed_anything and (job.entities_unchanged, job.records_unchanged) == (28, 58)
+    assert OutboxEvent.objects.count() == outbox
+    assert sum(Record.objects.values_list("version", flat=True)) == versions
+    assert Record.history.count() + Entity.history.count() + Fact.history.count() + Citation.history.count() == history
+    assert Source.objects.count() == 1
+    assert "nothing changed" in import_job_summary(job=job)
+
+
+def test_a_newer_export_ends_a_missing_sanction_and_versions_a_changed_share(zala_path, run_import, tmp_path):
+    run_import(zala_path)
+    rows = [json.loads(line) for line in _lines(zala_path)]
+    removed = next(r for r in rows if r["schema"] == "Sanction")
+    changed = next(r for r in rows if r["schema"] == "Ownership" and r["properties"].get("percentage") == ["49"])
+    changed["properties"]["percentage"] = ["60"]
+    edited = tmp_path / "zala-newer.jsonl"
+    edited.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows if r is not removed),
+                      encoding="utf-8")
+    stake = _record(changed["id"])
+    version = stake.version
+
+    job = run_import(edited)
+
+    assert (job.records_changed, job.records_ended, job.records_created) == (1, 1, 0)
+    stake.refresh_from_db()
+    assert float(stake.share_pct) == 60 and stake.version > version
+    assert [float(h.share_pct) for h in stake.history.order_by("history_date")][:1] == [49]
+    newest = stake.citations.order_by("-id").first()
+    assert newest.source.content_hash == job.file_sha256 and '"60"' in newest.quote
+    ended = ImportedItem.objects.get(external_id=removed["id"])
+    assert ended.ended_job == job and Record.objects.filter(pk=ended.record_id).exists()  # ended, not deleted
+    assert ended.record.attributes["no_longer_listed"]["dataset"] == "zala"
+
+
+def test_a_gzipped_file_with_a_bom_imports_the_same(zala_path, run_import, tmp_path):
+    packed = tmp_path / "zala.jsonl.gz"
+    packed.write_bytes(gzip.compress(b"\xef\xbb\xbf" + zala_path.read_bytes()))
+
+    job = run_import(packed)
+
+    assert (job.status, job.rows_total, job.rows_refused, job.records_created) == ("done", 91, 0, 58)
+    assert job.stored_file.endswith(".jsonl.gz")
+    assert all(c.found for c in Citation.objects.filter(locator="line 1"))
+
+
+def test_bad_rows_are_refused_with_line_and_field_while_good_rows_go_in(zala_path, run_import, tmp_path):
+    lines = [line for line in _lines(zala_path) if json.loads(line)["schema"] in ("Person", "Company")][:2]
+    bad = tmp_path / "mixed.jsonl"
+    bad.write_text("\n".join([
+        lines[0],
+        '{"id": "x1", "schema": "Spaceship", "properties": {}}',
+        '{"id": "x2", "schema": "Company", "properties": {"wingspan": ["3 m"]}}',
+        "{not json",
+        lines[1],
+        "",
+    ]), encoding="utf-8")
+
+    job = run_import(bad)
+
+    refused = {(r.line, r.field): r.reason for r in job.refused_rows.all()}
+    assert set(refused) == {(2, "schema"), (3, "wingspan"), (4, "")}
+    assert "Spaceship" in refused[(2, "schema")] and "no property 'wingspan'" in refused[(3, "wingspan")]
+    assert job.rows_refused == 3 and job.status == "done"
+    assert ImportedItem.objects.filter(external_id__in=[json.loads(lines[0])["id"], json.loads(lines[1])["id"]]).count() == 2
+    with pytest.raises(CommandError, match="3 row"):
+        call_command("ingest", str(bad), "--dataset", "zala", "--user", job.started_by.username)
+
+
+@pytest.mark.parametrize("content, why", [
+    (b"", "empty"),
+    (b"name,country\nNuctech,CN\n", "not a FollowTheMoney file: line 1"),
+    (b'{"id": "a", "schema": "Unicorn", "properties": {}}\n', "not a FollowTheMoney file: line 1, schema"),
+    (b"\x1f\x8b\x08\x00broken", "cannot be read"),
+])
+def test_a_file_that_is_not_ftm_at_all_is_refused_whole_with_nothing_written(run_import, tmp_path, content, why):
+    path = tmp_path / "upload.jsonl"
+    path.write_bytes(content)
+
+    job = run_import(path)
+
+    assert job.status == ImportJob.Status.REFUSED and why in job.error
+    assert not Entity.objects.exists() and not Source.objects.exists() and not OutboxEvent.objects.exists()
+    with pytest.raises(CommandError, match="refused"):
+        call_command("ingest", str(path), "--user", job.started_by.username)
+
+
+def test_an_editor_imports_drafts_but_cannot_publish_them(zala_path, run_import, alice, dave):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        run_import(zala_path, user=alice, publish=True)
+    with pytest.raises(PermissionDenied):
+        run_import(zala_path, user=dave)
+    assert run_import(zala_path, user=alice).records_created == 58
