@@ -1,0 +1,72 @@
+"""Import pages (editors and up): start a job, watch it, cancel it. Thin: one service each."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.curation.forms import errors_to_form
+from apps.curation.views import curator_required
+from apps.ingest.forms import ImportForm
+from apps.ingest.models import ImportJob
+from apps.ingest.services import ImportRefused, import_job_cancel, import_job_create
+
+log = logging.getLogger(__name__)
+
+
+@curator_required
+def job_list(request):
+    jobs = ImportJob.objects.select_related("started_by")[:50]
+    return render(request, "ingest/job_list.html", {"jobs": jobs})
+
+
+@curator_required
+def job_new(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = import_job_create(user=request.user, upload=data["file"], dataset=data["dataset"],
+                                    fmt=data["format"], publisher=data["publisher"], licence=data["licence"],
+                                    url=data["url"], publish=data["publish"],
+                                    max_bytes=settings.VENDORGRAPH_IMPORT_UPLOAD_MAX)
+        except ValidationError as exc:
+            errors_to_form(form, exc)
+        except (ImportRefused, PermissionDenied) as exc:
+            form.add_error(None, str(exc))
+        else:
+            _queue(job)
+            return redirect("ingest:job", uuid=job.uuid)
+    return render(request, "ingest/job_new.html", {"form": form})
+
+
+def _queue(job: ImportJob) -> None:
+    from apps.ingest.tasks import import_job_run_task
+
+    try:
+        import_job_run_task.apply_async(args=[job.pk], retry=False)
+    except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the job page
+        log.warning("could not queue import job %s: %s", job.pk, exc)
+        job.error = "The job could not be queued (the task queue is unavailable); start it again later."
+        job.save(update_fields=["error"])
+
+
+@curator_required
+def job_detail(request, uuid):
+    job = get_object_or_404(ImportJob, uuid=uuid)
+    template = "ingest/_progress.html" if request.htmx else "ingest/job_detail.html"
+    return render(request, template, {"job": job, "refused": job.refused_rows.all()[:200],
+                                      "dangling": job.dangling_refs.all()[:200]})
+
+
+@require_POST
+@curator_required
+def job_cancel(request, uuid):
+    job = get_object_or_404(ImportJob, uuid=uuid)
+    import_job_cancel(user=request.user, job=job)
+    messages.info(request, "Cancelling: the rows already written stay (as drafts); nothing more is read.")
+    return redirect("ingest:job", uuid=job.uuid)

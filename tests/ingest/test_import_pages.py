@@ -1,0 +1,61 @@
+"""The import pages: an editor uploads a file, the worker runs the job, the page follows it."""
+import pytest
+from django.urls import reverse
+
+from apps.catalog.models import Record
+from apps.ingest.models import ImportJob
+from tests.conftest import wait_for
+
+
+def _upload(client, path, **fields):
+    with open(path, "rb") as handle:
+        return client.post(reverse("ingest:job_new"), {"file": handle, "format": "ftm", "dataset": "zala",
+                                                       "publisher": "OpenSanctions", "licence": "CC BY-NC 4.0",
+                                                       **fields})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_editor_uploads_a_file_and_watches_the_job_finish(zala_path, as_user, alice, worker):
+    client = as_user(alice)
+
+    response = _upload(client, zala_path)
+
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == reverse("ingest:job", args=[job.uuid])
+    page = client.get(response.url)
+    assert b'id="import-bar"' in page.content and b"<progress" in page.content
+    wait_for(lambda: ImportJob.objects.get().status == "done", timeout=180, message="the import job")
+    partial = client.get(response.url, HTTP_HX_REQUEST="true")
+    text = partial.content.decode()
+    assert "hx-trigger" not in text  # finished: the page stops polling
+    assert "Rows read: 91 of 91" in text and "<td>58</td>" in text and "Dangling references" in text
+    assert Record.objects.filter(workflow="draft").count() == 58
+
+
+@pytest.mark.django_db
+def test_a_queued_job_can_be_cancelled_and_the_page_polls_until_then(zala_path, as_user, alice, run_import):
+    from apps.ingest.services import import_job_create
+
+    job = import_job_create(user=alice, path=zala_path, dataset="zala")
+    client = as_user(alice)
+    assert 'hx-trigger="every 1s"' in client.get(reverse("ingest:job", args=[job.uuid])).content.decode()
+
+    client.post(reverse("ingest:job_cancel", args=[job.uuid]))
+
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    from apps.ingest.services import import_job_run
+
+    assert import_job_run(job=job).status == "cancelled" and not Record.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_curators_reach_the_import_pages_and_uploads_have_a_limit(zala_path, as_user, dave, alice, settings):
+    assert as_user(None).get(reverse("ingest:job_new")).status_code == 302
+    assert as_user(dave).get(reverse("ingest:job_new")).status_code == 403
+    settings.VENDORGRAPH_IMPORT_UPLOAD_MAX = 1000
+
+    response = _upload(as_user(alice), zala_path)
+
+    assert response.status_code == 200 and "upload limit" in response.content.decode()
+    assert not ImportJob.objects.exists()
