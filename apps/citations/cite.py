@@ -80,7 +80,16 @@ def source_line(source: Source) -> str:
     bits = [source.publisher or "Publisher not stated", f"“{source.title}”"]
     if source.author:
         bits.append(source.author)
-    bits.append(format_partial_date(source.published) or "undated")
+    if source.stored_file:
+        # A dataset file: what identifies the exact file a line was quoted from.
+        bits.append("dataset")
+        if source.licence:
+            bits.append(f"licence {source.licence}")
+        if source.retrieved_at:
+            bits.append(f"retrieved {source.retrieved_at:%Y-%m-%d}")
+        bits.append(f"SHA-256 {source.content_hash}")
+    else:
+        bits.append(format_partial_date(source.published) or "undated")
     if source.url:
         bits.append(source.url)
     return ", ".join(bits)
@@ -105,7 +114,8 @@ def cite_text(claim: Claim, *, accessed: dt.date) -> str:
     for n, (source, quotes) in enumerate(groups, start=1):
         lines.append(f"  [{n}] {source_line(source)}")
         for c in quotes:
-            lines.append(f"      Quote: “{' '.join(c.quote.split())}”")
+            where = f" ({c.locator})" if c.locator else ""
+            lines.append(f"      Quote{where}: “{' '.join(c.quote.split())}”")
     version = f" (version {claim.version})" if claim.version else ""
     lines.append(f"Permalink: {claim.permalink}{version}")
     if claim.revision_link:

@@ -554,25 +554,42 @@ class _FtmImport:
             item.save(update_fields=["ended_at", "ended_job"])
 
     def _publish(self) -> None:
-        """`--publish`: publish what this job wrote under the usual rules (a reviewer, a found
-        citation, a record's entities first). What the rules refuse stays a draft, counted."""
-        refused = 0
-        items = ImportedItem.objects.filter(dataset=self.dataset, last_job=self.job)
-        entity_ids = items.exclude(entity=None).values_list("entity_id", flat=True)
-        cited = Citation.objects.filter(source=self.source)
-        for obj in Entity.objects.filter(pk__in=entity_ids, workflow=Workflow.DRAFT):
-            refused += _try_publish(self.user, obj)
-        from apps.catalog.models import Alias
-
-        for obj in Alias.objects.filter(entity_id__in=entity_ids, workflow=Workflow.DRAFT):
-            refused += _try_publish(self.user, obj)
-        for obj in Fact.objects.filter(pk__in=cited.exclude(fact=None).values("fact_id"), workflow=Workflow.DRAFT):
-            refused += _try_publish(self.user, obj)
-        record_ids = items.exclude(record=None).values_list("record_id", flat=True)
-        for obj in Record.objects.filter(pk__in=record_ids, workflow=Workflow.DRAFT):
-            refused += _try_publish(self.user, obj)
+        refused = _publish_job(user=self.user, job=self.job)
         if refused:
             self.unmapped.count("schemas", f"not published ({refused})")
+
+
+def import_job_publish(*, user, job: ImportJob) -> int:
+    """A reviewer publishes a finished job's batch (what its items became), under the usual
+    rules. Returns how many items the rules kept as drafts (e.g. a record whose entity is not
+    published)."""
+    if not user.has_perm("catalog.publish_record"):
+        raise PermissionDenied("Only reviewers and admins may publish an import.")
+    if job.status != ImportJob.Status.DONE:
+        raise ValidationError({"job": "Only a finished import can be published."})
+    with transaction.atomic(), touches_coalesced():
+        return _publish_job(user=user, job=job)
+
+
+def _publish_job(*, user, job: ImportJob) -> int:
+    """Publish what `job` wrote: its entities, their names and the facts citing its file,
+    then its records (whose entities are then public). What the rules refuse stays a draft."""
+    from apps.catalog.models import Alias
+
+    refused = 0
+    items = ImportedItem.objects.filter(dataset=job.dataset, last_job=job)
+    entity_ids = items.exclude(entity=None).values_list("entity_id", flat=True)
+    cited = Citation.objects.filter(source_id=job.source_id)
+    for obj in Entity.objects.filter(pk__in=entity_ids, workflow=Workflow.DRAFT):
+        refused += _try_publish(user, obj)
+    for obj in Alias.objects.filter(entity_id__in=entity_ids, workflow=Workflow.DRAFT):
+        refused += _try_publish(user, obj)
+    for obj in Fact.objects.filter(pk__in=cited.exclude(fact=None).values("fact_id"), workflow=Workflow.DRAFT):
+        refused += _try_publish(user, obj)
+    record_ids = items.exclude(record=None).values_list("record_id", flat=True)
+    for obj in Record.objects.filter(pk__in=record_ids, workflow=Workflow.DRAFT):
+        refused += _try_publish(user, obj)
+    return refused
 
 
 def _try_publish(user, obj) -> int:

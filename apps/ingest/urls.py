@@ -8,4 +8,5 @@ urlpatterns = [
     path("new/", views.job_new, name="job_new"),
     path("<uuid:uuid>/", views.job_detail, name="job"),
     path("<uuid:uuid>/cancel/", views.job_cancel, name="job_cancel"),
+    path("<uuid:uuid>/publish/", views.job_publish, name="job_publish"),
 ]

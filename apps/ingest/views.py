@@ -13,7 +13,7 @@ from apps.curation.forms import errors_to_form
 from apps.curation.views import curator_required
 from apps.ingest.forms import ImportForm
 from apps.ingest.models import ImportJob
-from apps.ingest.services import ImportRefused, import_job_cancel, import_job_create
+from apps.ingest.services import ImportRefused, import_job_cancel, import_job_create, import_job_publish
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def job_detail(request, uuid):
     job = get_object_or_404(ImportJob, uuid=uuid)
     template = "ingest/_progress.html" if request.htmx else "ingest/job_detail.html"
     return render(request, template, {"job": job, "refused": job.refused_rows.all()[:200],
-                                      "dangling": job.dangling_refs.all()[:200]})
+                                      "dangling": job.dangling_refs.all()[:200],
+                                      "can_publish": request.user.has_perm("catalog.publish_record")})
 
 
 @require_POST
@@ -69,4 +70,18 @@ def job_cancel(request, uuid):
     job = get_object_or_404(ImportJob, uuid=uuid)
     import_job_cancel(user=request.user, job=job)
     messages.info(request, "Cancelling: the rows already written stay (as drafts); nothing more is read.")
+    return redirect("ingest:job", uuid=job.uuid)
+
+
+@require_POST
+@curator_required
+def job_publish(request, uuid):
+    job = get_object_or_404(ImportJob, uuid=uuid)
+    try:
+        kept = import_job_publish(user=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, "Not published: " + " ".join(exc.messages))
+    else:
+        messages.success(request, "Published the import's batch." + (
+            f" {kept} item(s) stay drafts: the publishing rules refused them." if kept else ""))
     return redirect("ingest:job", uuid=job.uuid)

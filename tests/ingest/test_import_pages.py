@@ -59,3 +59,28 @@ def test_only_curators_reach_the_import_pages_and_uploads_have_a_limit(zala_path
 
     assert response.status_code == 200 and "upload limit" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_reviewer_publishes_the_batch_and_a_cite_names_the_dataset_file_and_line(zala_path, run_import, as_user,
+                                                                                   alice, bob):
+    job = run_import(zala_path, user=alice)
+    client = as_user(bob)
+
+    client.post(reverse("ingest:job_publish", args=[job.uuid]))
+
+    assert not Record.objects.exclude(workflow="published").exists()
+    ban = Record.objects.filter(kind="ban", start="2023-02-24", subject__country="AU").first()
+    text = as_user(None).get(reverse("citations:cite_record", args=[ban.uuid]), {"format": "text"}).content.decode()
+    line = ban.citations.get().locator
+    assert "OpenSanctions" in text and "licence CC BY-NC 4.0" in text and f"SHA-256 {job.file_sha256}" in text
+    assert f"retrieved {job.created_at:%Y-%m-%d}" in text and f"Quote ({line}):" in text
+
+
+@pytest.mark.django_db
+def test_an_editor_cannot_publish_a_batch(zala_path, run_import, as_user, alice):
+    job = run_import(zala_path, user=alice)
+
+    as_user(alice).post(reverse("ingest:job_publish", args=[job.uuid]))
+
+    assert not Record.objects.filter(workflow="published").exists()
