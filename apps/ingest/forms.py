@@ -1,11 +1,15 @@
 from django import forms
 from django.conf import settings
 
+from apps.ingest.formats import NAMES
+
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="FollowTheMoney JSON lines (.jsonl, or .jsonl.gz).")
-    format = forms.ChoiceField(choices=[("ftm", "FollowTheMoney (JSON lines)")], initial="ftm")
-    dataset = forms.CharField(max_length=200, help_text="Its items are matched across imports by this name.")
+    file = forms.FileField(help_text="FollowTheMoney JSON lines, an OCDS or BODS JSON file, or a CSV list (.gz accepted).")
+    format = forms.ChoiceField(choices=list(NAMES.items()), initial="ftm")
+    mapping = forms.FileField(required=False, help_text="For a CSV list: its mapping file (YAML; see data/mappings/).")
+    dataset = forms.CharField(max_length=200, required=False,
+                              help_text="Its items are matched across imports by this name (default: from the file).")
     publisher = forms.CharField(max_length=300, required=False)
     licence = forms.CharField(max_length=200, required=False)
     url = forms.URLField(max_length=1000, required=False, assume_scheme="https")

@@ -98,6 +98,12 @@ def validate_line(number: int, text: str) -> Row:
     if not isinstance(data, dict):
         row.refusal = ("", "not a JSON object")
         return row
+    return validate_data(row, data)
+
+
+def validate_data(row: Row, data: dict) -> Row:
+    """Check one FtM entity (a dict) against the model; the other formats' readers build
+    such dicts and pass them here, so every format meets the one set of rules."""
     row.data = data  # kept even when refused: its id still counts as listed in the file
     schema = model.get(data.get("schema") or "")
     if schema is None:
@@ -203,16 +209,17 @@ class Unmapped:
     identifiers: dict[str, int] = field(default_factory=dict)
     attributes: dict[str, int] = field(default_factory=dict)
     schemas: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)  # what a format's check noticed (not refusals)
 
     def count(self, bucket: str, key: str) -> None:
         target = getattr(self, bucket)
         target[key] = target.get(key, 0) + 1
 
     def merge(self, stored: dict) -> None:
-        for bucket in ("facts", "identifiers", "attributes", "schemas"):
+        for bucket in ("facts", "identifiers", "attributes", "schemas", "notes"):
             for key, number in (stored.get(bucket) or {}).items():
                 getattr(self, bucket)[key] = getattr(self, bucket).get(key, 0) + number
 
     def as_dict(self) -> dict:
         return {"facts": self.facts, "identifiers": self.identifiers, "attributes": self.attributes,
-                "schemas": self.schemas}
+                "schemas": self.schemas, "notes": self.notes}

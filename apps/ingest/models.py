@@ -19,7 +19,7 @@ class ImportJob(models.Model):
     FINISHED = (Status.DONE, Status.REFUSED, Status.FAILED, Status.CANCELLED)
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    format = models.CharField(max_length=16, default="ftm")
+    format = models.CharField(max_length=16, default="ftm", help_text="ftm, ocds, bods or csv (apps.ingest.formats).")
     dataset = models.CharField(max_length=200, help_text="The dataset's name; its items are matched across imports by it.")
     publisher = models.CharField(max_length=300, blank=True)
     licence = models.CharField(max_length=200, blank=True)
@@ -51,6 +51,8 @@ class ImportJob(models.Model):
     # What the mapping kept without a column of its own, and what it could not map:
     # {"facts": {prop: n}, "identifiers": {prop: n}, "attributes": {prop: n}, "schemas": {schema: n}}
     unmapped = models.JSONField(default=dict, blank=True)
+    # What the format reads besides the file: {"mapping_name", "mapping_text"} for a CSV list.
+    options = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

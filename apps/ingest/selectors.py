@@ -30,7 +30,7 @@ def import_job_summary(*, job: ImportJob, limit: int = 20) -> str:
     unmapped = job.unmapped or {}
     labels = {"schemas": "schemas without a noun of ours (kept as facts on the entities they name)",
               "identifiers": "kept as identifiers", "facts": "kept as facts",
-              "attributes": "kept as record attributes"}
+              "attributes": "kept as record attributes", "notes": "noted"}
     for bucket, label in labels.items():
         if unmapped.get(bucket):
             listed = ", ".join(f"{k} ({n})" for k, n in sorted(unmapped[bucket].items()))

@@ -27,10 +27,11 @@ from django.utils import timezone
 
 from apps.catalog import services as catalog
 from apps.catalog.models import Citation, Entity, Fact, Record, Source, country_name
+from apps.catalog.selectors.search import entity_search
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from apps.curation import roles
-from apps.ingest import ftm
+from apps.ingest import formats, ftm
 from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, RefusedRow
 from apps.sync.models import touches_coalesced
 
@@ -46,7 +47,8 @@ class ImportRefused(ValueError):
 
 # --- storing the file -----------------------------------------------------------------------
 
-def import_file_store(*, stream, name: str = "", max_bytes: int | None = None) -> tuple[str, str]:
+def import_file_store(*, stream, name: str = "", max_bytes: int | None = None,
+                      suffix: str = ".jsonl") -> tuple[str, str]:
     """Copy `stream` (binary) unchanged into the import folder, named by its SHA-256.
     Returns (sha256, path relative to VENDORGRAPH_IMPORT_DIR). Refuses files over `max_bytes`."""
     root = Path(settings.VENDORGRAPH_IMPORT_DIR)
@@ -68,7 +70,7 @@ def import_file_store(*, stream, name: str = "", max_bytes: int | None = None) -
             os.unlink(tmp.name)
             raise
     sha = digest.hexdigest()
-    suffix = ".jsonl.gz" if head[:2] == GZIP_MAGIC else ".jsonl"
+    suffix = f"{suffix}.gz" if head[:2] == GZIP_MAGIC else suffix
     relative = f"{sha[:2]}/{sha}{suffix}"
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,31 +84,76 @@ def import_file_store(*, stream, name: str = "", max_bytes: int | None = None) -
 
 def import_job_create(*, user, dataset: str, path: str | Path | None = None, upload=None, fmt: str = "ftm",
                       publisher: str = "", licence: str = "", url: str = "", publish: bool = False,
-                      max_bytes: int | None = None) -> ImportJob:
-    """Store the file (a path, or an uploaded file) and queue a job for it."""
+                      max_bytes: int | None = None, mapping: str | Path | None = None,
+                      mapping_upload=None) -> ImportJob:
+    """Store the file (a path, or an uploaded file) and queue a job for it. A format that
+    reads through a mapping (csv) gets it as a path or an upload; it is checked here, so a
+    mapping naming an unknown property refuses the import before anything is stored."""
     roles.require(user, "catalog.add_source", "Only editors, reviewers and admins may import data.")
     if publish and not user.has_perm("catalog.publish_record"):
         raise PermissionDenied("Only reviewers and admins may publish what they import.")
-    if fmt != "ftm":
-        raise ValidationError({"format": f"Unknown format {fmt!r} (supported: ftm)."})
+    if fmt not in formats.NAMES:
+        raise ValidationError({"format": f"Unknown format {fmt!r} (supported: {', '.join(formats.NAMES)})."})
+    reader = formats.get(fmt)
+    options = _job_options(reader, mapping=mapping, mapping_upload=mapping_upload)
+    if not (dataset or "").strip():
+        dataset = reader.default_dataset(Path(getattr(upload, "name", None) or path or ""),
+                                         format_options(options, name=""))
     if not (dataset or "").strip():
         raise ValidationError({"dataset": "Name the dataset (its items are matched across imports by it)."})
     if upload is not None:
         name = upload.name
-        sha, relative = import_file_store(stream=upload, name=name, max_bytes=max_bytes)
+        sha, relative = import_file_store(stream=upload, name=name, max_bytes=max_bytes, suffix=reader.SUFFIX)
     else:
         name = Path(path).name
         try:
             with open(path, "rb") as handle:
-                sha, relative = import_file_store(stream=handle, name=name, max_bytes=max_bytes)
+                sha, relative = import_file_store(stream=handle, name=name, max_bytes=max_bytes,
+                                                   suffix=reader.SUFFIX)
         except OSError as exc:
             raise ValidationError({"path": f"{path}: cannot read: {exc.strerror or exc}"}) from exc
     job = ImportJob(format=fmt, dataset=dataset.strip(), publisher=publisher, licence=licence, url=url,
                     publish=publish, original_name=name[:300], file_sha256=sha, stored_file=relative,
-                    started_by=user)
+                    started_by=user, options=options)
     job.full_clean()
     job.save()
     return job
+
+
+def _job_options(reader, *, mapping=None, mapping_upload=None) -> dict:
+    if not getattr(reader, "NEEDS_MAPPING", False):
+        if mapping or mapping_upload:
+            raise ValidationError({"mapping": "This format takes no mapping file."})
+        return {}
+    if mapping_upload is not None:
+        name, raw = mapping_upload.name, mapping_upload.read()
+    elif mapping:
+        name = Path(mapping).name
+        try:
+            raw = Path(mapping).read_bytes()
+        except OSError as exc:
+            raise ValidationError({"mapping": f"{mapping}: cannot read: {exc.strerror or exc}"}) from exc
+    else:
+        raise ValidationError({"mapping": "This format needs a mapping file (--mapping FILE)."})
+    try:
+        text = raw.decode("utf-8-sig")
+        reader.mapping_load(text=text, name=name)
+    except UnicodeDecodeError as exc:
+        raise ValidationError({"mapping": f"{name}: not UTF-8 text"}) from exc
+    except formats.FormatRefused as exc:
+        raise ValidationError({"mapping": str(exc)}) from exc
+    # The mapping is kept with the job (the worker reads it; the job page shows which one).
+    return {"mapping_name": name[:300], "mapping_text": text}
+
+
+def format_options(options: dict, *, name: str) -> dict:
+    """What a format's stages read: the job's options with its mapping parsed."""
+    out = {"file_name": name}
+    if options.get("mapping_text"):
+        from apps.ingest.formats.csv import mapping_load
+
+        out["mapping_data"] = mapping_load(text=options["mapping_text"], name=options.get("mapping_name", "mapping"))
+    return out
 
 
 def import_job_cancel(*, user, job: ImportJob) -> ImportJob:
@@ -129,17 +176,22 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
     job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
     job.save(update_fields=["status", "started_at"])
     path = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
+    reader = formats.get(job.format)
     try:
-        total, ids, refused = ftm.scan(path)
+        options = format_options(job.options or {}, name=job.original_name)
+        checked = reader.check(path, options)
     except ftm.NotFtM as exc:
-        return _finish(job, ImportJob.Status.REFUSED, error=f"{job.original_name}: {exc}")
+        message = str(exc)
+        prefix = f"{job.original_name}: "
+        return _finish(job, ImportJob.Status.REFUSED, error=message if message.startswith(prefix) else prefix + message)
+    total, ids, refused = checked.total, checked.ids, checked.refused
     job.rows_total = total
     RefusedRow.objects.bulk_create([RefusedRow(job=job, line=row.line, field=row.refusal[0][:200],
                                                reason=row.refusal[1]) for row in refused])
     job.rows_refused = job.rows_read = len(refused)
     job.save()
     try:
-        _FtmImport(job, path, ids).run()
+        _FtmImport(job, path, ids, reader=reader, options=options, notes=checked.notes).run()
     except Exception as exc:  # noqa: BLE001 - recorded on the job; chunks already committed stay
         _finish(job, ImportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
@@ -157,12 +209,18 @@ class _Cancelled(Exception):
 
 
 class _FtmImport:
-    def __init__(self, job: ImportJob, path: Path, ids: dict[str, str]):
+    def __init__(self, job: ImportJob, path: Path, ids: dict[str, str], *, reader=None, options=None, notes=None):
         self.job, self.path, self.ids = job, path, ids
+        self.reader, self.options = reader or formats.get("ftm"), options or {}
+        # A mapping may ask that an entity it makes joins one of ours with exactly its name and
+        # kind (two lists naming one vendor the same way); otherwise only the dataset's ids join.
+        self.join_exact_names = (self.options.get("mapping_data") or {}).get("match") == "exact-name"
         self.user = job.started_by
         self.dataset = job.dataset
         self.chunk = max(1, settings.VENDORGRAPH_IMPORT_CHUNK)
         self.unmapped = ftm.Unmapped()
+        for note, count in (notes or {}).items():
+            self.unmapped.notes[note] = count
         self.entities: dict[str, Entity] = {}   # ftm id -> our entity (this run)
         self.lines: dict[str, tuple[int, str]] = {}  # ftm id -> (line, raw) of entity rows, for link citations
         self.contracts: dict[str, ftm.Row] = {}
@@ -194,7 +252,7 @@ class _FtmImport:
 
     def _pass(self, wanted, handle) -> None:
         batch: list[ftm.Row] = []
-        for row in ftm.read_rows(self.path):
+        for row in self.reader.parse(self.path, self.options):
             if row.refusal is None and wanted(row):
                 batch.append(row)
             if len(batch) >= self.chunk:
@@ -277,7 +335,18 @@ class _FtmImport:
             self.lines[row.id] = (row.line, row.raw)
         item = self._item(row.id)
         cite = self._cite(row)
-        if item is None or item.entity is None:
+        joined = None
+        if (item is None or item.entity is None) and self.join_exact_names:
+            joined = self._exact(kind=kind, name=name)
+        if joined is not None:
+            entity = joined
+            catalog.citation_create(user=self.user, target=entity, **cite)
+            item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
+                                first_job=self.job)
+            self._seen(item, row)
+            self.job.entities_unchanged += 1
+            changed = False
+        elif item is None or item.entity is None:
             entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
                                            identifiers=identifiers)
             catalog.citation_create(user=self.user, target=entity, **cite)
@@ -350,6 +419,13 @@ class _FtmImport:
                 else:
                     self._facts(entity, [(f"{prop} (unresolved)", ref)], cites)
         return False
+
+    def _exact(self, *, kind: str, name: str) -> Entity | None:
+        """The one entity of ours of this kind with exactly this name (or alias), if only one."""
+        hits = [h for h in entity_search(q=name, kind=kind, include_unpublished=True, limit=3) if h.score >= 100.5]
+        if len(hits) != 1:
+            return None
+        return Entity.objects.filter(pk=hits[0].entity_id).first()
 
     def _resolve(self, ref: str) -> Entity | None:
         if ref in self.entities:
@@ -445,7 +521,12 @@ class _FtmImport:
         if key in self.entities:
             return self.entities[key]
         item = self._item(key)
-        if item is None or item.entity is None:
+        joined = self._exact(kind=fields["kind"], name=fields["name"]) if self.join_exact_names else None
+        if joined is not None and (item is None or item.entity is None):
+            item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=joined,
+                                first_job=self.job)
+            self._seen(item, row)
+        elif item is None or item.entity is None:
             entity = catalog.entity_create(user=self.user, **fields)
             catalog.citation_create(user=self.user, target=entity, **self._cite(row))
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=entity,

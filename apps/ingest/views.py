@@ -32,7 +32,7 @@ def job_new(request):
         try:
             job = import_job_create(user=request.user, upload=data["file"], dataset=data["dataset"],
                                     fmt=data["format"], publisher=data["publisher"], licence=data["licence"],
-                                    url=data["url"], publish=data["publish"],
+                                    url=data["url"], publish=data["publish"], mapping_upload=data.get("mapping"),
                                     max_bytes=settings.VENDORGRAPH_IMPORT_UPLOAD_MAX)
         except ValidationError as exc:
             errors_to_form(form, exc)

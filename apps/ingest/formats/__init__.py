@@ -1,0 +1,78 @@
+"""The import formats. Each is a module with one function per stage of its own; the stages
+they share (register the raw file, resolve, stage as drafts, publish) are the import
+machinery in apps.ingest.services, which every format feeds the same way:
+
+    parse(path, options) -> iterator of ftm.Row   (each with its line and exact text)
+    check(path, options) -> Checked               (counts, ids, refused rows, notes)
+
+A row's data is a FollowTheMoney entity (a dict) validated by `ftm.validate_data`, so one
+writer and one set of rules serve every format. A format names its own default dataset
+and file suffix, and whether a mapping file is needed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Iterable
+
+from apps.ingest import ftm
+
+NAMES = {"ftm": "FollowTheMoney (JSON lines)", "ocds": "OCDS (release or record package, or releases)",
+         "bods": "BODS 0.4 (statements)", "csv": "CSV list with a mapping file"}
+
+
+class FormatRefused(ftm.NotFtM):
+    """The file as a whole cannot be read in this format: nothing is written."""
+
+
+@dataclass
+class Checked:
+    total: int
+    ids: dict[str, str]
+    refused: list[ftm.Row]
+    # Observations that are not refusals (unknown keys kept aside, rows naming nobody, ...):
+    # {label: count}, shown in the job's summary.
+    notes: dict[str, int] = field(default_factory=dict)
+
+
+MODULES = {"ftm": "ftm_lines", "ocds": "ocds", "bods": "bods", "csv": "csv"}
+
+
+def get(name: str):
+    if name not in NAMES:
+        raise KeyError(name)
+    return import_module(f"apps.ingest.formats.{MODULES[name]}")
+
+
+def check_rows(rows: Iterable[ftm.Row], *, notes: dict[str, int] | None = None) -> Checked:
+    """The check stage every format shares: count the rows, collect the ids and the refused
+    rows. A file with no good row at all is refused whole."""
+    total, ids, refused, good = 0, {}, [], 0
+    for row in rows:
+        total += 1
+        if row.refusal:
+            refused.append(row)
+            if isinstance(row.id, str) and row.id:
+                ids.setdefault(row.id, "")
+        else:
+            ids[row.id] = row.schema
+            good += 1
+    if total == 0:
+        raise FormatRefused("the file holds nothing to import")
+    if not good:
+        first = refused[0]
+        raise FormatRefused(f"line {first.line}{', ' + first.refusal[0] if first.refusal[0] else ''}: "
+                            f"{first.refusal[1]}")
+    return Checked(total, ids, refused, notes or {})
+
+
+def entity_row(line: int, raw: str, data: dict) -> ftm.Row:
+    """A row of the shared writer: one FtM entity, cited by the exact text of `line`."""
+    return ftm.validate_data(ftm.Row(line=line, raw=raw), data)
+
+
+def schema_dir() -> Path:
+    from django.conf import settings
+
+    return Path(settings.VENDORGRAPH_SCHEMA_DIR)
