@@ -62,6 +62,9 @@ class Row:
     raw: str
     data: dict | None = None
     refusal: tuple[str, str] | None = None  # (field, why)
+    # What a format knows of the row beyond FtM (an OCDS release id and JSON pointer, a
+    # procedure): kept with the record's attributes.
+    attributes: dict = field(default_factory=dict)
 
     @property
     def id(self) -> str:

@@ -15,6 +15,7 @@ catalogue's services (apps.catalog.services), chunk by chunk.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -301,7 +302,7 @@ class _FtmImport:
         item.last_job = self.job
         item.ended_at, item.ended_job = None, None
         if row is not None:
-            item.line_sha256 = _sha(row.raw)
+            item.line_sha256 = _row_sha(row)
         item.save()
 
     # -- entities ------------------------------------------------------------------------------
@@ -358,7 +359,7 @@ class _FtmImport:
         else:
             entity = item.entity
             self.entities[row.id] = entity
-            if item.line_sha256 == _sha(row.raw):
+            if item.line_sha256 == _row_sha(row):
                 self._seen(item)
                 self.unchanged.add(row.id)
                 self.job.entities_unchanged += 1
@@ -472,7 +473,7 @@ class _FtmImport:
             self.job.records_created += 1
             return None
         record = item.record
-        if item.line_sha256 == _sha(row.raw):
+        if item.line_sha256 == _row_sha(row):
             self._seen(item)
             self.job.records_unchanged += 1
             return None
@@ -577,6 +578,7 @@ class _FtmImport:
             values["share_pct"] = None
         if row.schema == "Control":
             attributes["control"] = True
+        attributes.update(row.attributes)
         title = (row.first("program") or row.first("role") or row.first("title") or row.data.get("caption") or "")
         values["title"] = title.strip()[:300]
         return values
@@ -586,7 +588,7 @@ class _FtmImport:
         a fact on each entity it names that we have, and listed in the summary."""
         self.unmapped.count("schemas", row.schema)
         item = self._item(row.id)
-        if item is not None and item.line_sha256 == _sha(row.raw):
+        if item is not None and item.line_sha256 == _row_sha(row):
             self._seen(item)
             return None
         parts, targets = [], []
@@ -688,6 +690,14 @@ def _differs(current, wanted) -> bool:
     if current is None or wanted is None:
         return current != wanted
     return str(current) != str(wanted) if not isinstance(wanted, dict) else current != wanted
+
+
+def _row_sha(row: ftm.Row) -> str:
+    """What "this row is unchanged" compares: the line; for a format whose rows are built from
+    a document (OCDS, BODS: the cited line holds one value), also what was built from it."""
+    if not row.attributes:
+        return _sha(row.raw)
+    return _sha(row.raw + "\x1f" + json.dumps([row.data, row.attributes], sort_keys=True, default=str))
 
 
 def _sha(text: str) -> str:

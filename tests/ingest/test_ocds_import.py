@@ -1,0 +1,129 @@
+"""Importing OCDS: the Jalisco record package, then the award release of the same ocid
+(real data, ../shared/samples/ocds)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from apps.catalog.models import Entity, Record
+from apps.ingest.models import ImportJob
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
+OCDS = ROOT.parent / "shared" / "samples" / "ocds"
+RECORD = OCDS / "jalisco_record_ocds-xs1qbl-SFIN-03-0007-00-2017.json"
+AWARD = OCDS / "jalisco_release_ocds-xs1qbl-SFIN-03-0007-00-2017-award.json"
+SCHEMAS = ROOT.parent / "shared" / "samples" / "schemas"
+
+
+@pytest.fixture
+def jalisco():
+    if not OCDS.exists():
+        pytest.skip("../shared/samples/ocds is not beside the repository")
+
+
+@pytest.fixture
+def import_ocds(charlie):
+    from apps.ingest.services import import_job_create, import_job_run
+
+    def run(path):
+        return import_job_run(job=import_job_create(user=charlie, path=path, dataset="", fmt="ocds"))
+
+    return run
+
+
+def test_the_record_then_the_award_release_make_one_award_of_179568_mxn(jalisco, import_ocds):
+    first = import_ocds(RECORD)
+    parties, awards = Entity.objects.count(), Record.objects.count()
+    second = import_ocds(AWARD)
+
+    assert first.status == second.status == ImportJob.Status.DONE and not first.rows_refused + second.rows_refused
+    assert first.dataset == second.dataset == "ocds"
+    assert Entity.objects.count() == parties  # no duplicate party
+    assert Record.objects.count() == awards  # no duplicate award or contract
+    compucad = Entity.objects.get(name="COMPUCAD, S.A. DE C.V.")
+    assert compucad.kind == "company" and compucad.identifiers["registrationNumber"] == "PROV-GOB-JAL-P00716"
+    buyer = Entity.objects.get(identifiers__registrationNumber="DEP-GOB-JAL-03-1685")
+    assert buyer.kind == "public_body"
+    award = Record.objects.get(kind="contract", object=compucad, attributes__ocds="award")
+    assert award.subject == buyer and (award.amount, award.currency) == (179568, "MXN")
+    assert award.start == "2017-04-26" and award.attributes["procedure"] == "open — Licitación Pública"
+    contract = Record.objects.get(kind="contract", object=compucad, attributes__ocds="contract")
+    assert contract.start == "2017-05-16" and contract.amount == 179568 and contract.attributes["status"] == "active"
+
+
+def test_each_record_cites_the_release_and_the_exact_line_of_its_value(jalisco, import_ocds):
+    import_ocds(RECORD)
+    lines = RECORD.read_text(encoding="utf-8").splitlines()
+
+    contract = Record.objects.get(attributes__ocds="contract")
+    citation = contract.citations.get()
+    assert citation.found and citation.quote == lines[int(citation.locator.removeprefix("line ")) - 1]
+    assert citation.quote.strip() == '"dateSigned": "2017-05-16T12:00:00Z",'
+    assert contract.attributes["json_pointer"] == "/records/0/compiledRelease/contracts/0/dateSigned"
+    award = Record.objects.get(attributes__ocds="award")
+    assert award.citations.get().quote.strip() == '"amount": 179568.0,'
+
+
+def test_unknown_keys_are_reported_not_fatal(jalisco, import_ocds):
+    job = import_ocds(AWARD)
+
+    notes = " ".join(job.unmapped["notes"])
+    assert job.status == ImportJob.Status.DONE and "/_id" in notes
+
+
+def test_a_changed_value_in_a_later_release_makes_a_new_version(jalisco, import_ocds, tmp_path):
+    import_ocds(AWARD)
+    award = Record.objects.get(attributes__ocds="award")
+    data = json.loads(AWARD.read_text(encoding="utf-8"))
+    later = json.loads(json.dumps(data["releases"][0]))
+    later["id"] += "-amendment"
+    later["date"] = "2018-02-01T00:00:00Z"
+    later["awards"][0]["value"]["amount"] = 180000.0
+    data["releases"].append(later)
+    amended = tmp_path / "amended.json"
+    amended.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+    job = import_ocds(amended)
+
+    award.refresh_from_db()
+    assert job.records_changed >= 1 and award.amount == 180000 and award.version > 1
+    assert award.history.filter(amount=179568).exists()  # the history is kept
+    assert award.attributes["release_id"].endswith("-amendment")
+
+
+def test_a_truncated_file_is_refused_naming_its_line_with_nothing_written(jalisco, import_ocds, tmp_path):
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(RECORD.read_text(encoding="utf-8")[:5000], encoding="utf-8")
+
+    job = import_ocds(truncated)
+
+    assert job.status == ImportJob.Status.REFUSED and job.error.startswith("truncated.json: not JSON: line 137")
+    assert not Entity.objects.exists() and not Record.objects.exists()
+
+
+def test_a_release_against_the_schema_is_refused_naming_its_pointer(jalisco, import_ocds, tmp_path):
+    data = json.loads(AWARD.read_text(encoding="utf-8"))
+    data["releases"][0]["tag"] = "not-a-tag"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+    job = import_ocds(bad)
+
+    assert job.status == ImportJob.Status.REFUSED and "/releases/0/tag" in job.error and "not OCDS 1.1" in job.error
+    assert not Entity.objects.exists()
+    # Not OCDS at all (a BODS file): refused whole.
+    bods = next((ROOT.parent / "shared" / "samples" / "bods" / "core").glob("*.json"))
+    job = import_ocds(bods)
+    assert job.status == ImportJob.Status.REFUSED and "not OCDS" in job.error
+
+
+def test_the_schema_kept_by_setup_is_the_published_release_schema_of_ocds_1_1():
+    from apps.ingest.formats.ocds import release_schema
+
+    schema = release_schema()
+    assert schema["id"].endswith("1__1__4/release-schema.json")
+    shared = SCHEMAS / "ocds-1.1" / "release-schema.json"
+    if shared.exists():  # 1.1.5 there: the same release fields
+        assert set(json.loads(shared.read_text())["properties"]) == set(schema["properties"])
