@@ -311,6 +311,8 @@ class _FtmImport:
             self.contracts[row.id] = row
             return False  # read again (and counted) in the relations pass
         kind = ftm.ENTITY_SCHEMAS[row.schema]
+        if row.attributes.get("entity_kind") == EntityKind.COUNTRY:  # a BODS `state`
+            kind = EntityKind.COUNTRY
         names = list(dict.fromkeys(v.strip() for p in ftm.NAME_PROPS for v in row.props.get(p, []) if v.strip()))
         caption = (row.data.get("caption") or "").strip()
         name = caption if caption in names else (names[0] if names else caption or row.id)
@@ -337,6 +339,8 @@ class _FtmImport:
         item = self._item(row.id)
         cite = self._cite(row)
         joined = None
+        if (item is None or item.entity is None) and kind == EntityKind.COUNTRY:
+            joined = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=row.attributes.get("iso_code", "")).first()
         if (item is None or item.entity is None) and self.join_exact_names:
             joined = self._exact(kind=kind, name=name)
         if joined is not None:
@@ -348,8 +352,9 @@ class _FtmImport:
             self.job.entities_unchanged += 1
             changed = False
         elif item is None or item.entity is None:
+            extra = {"iso_code": row.attributes.get("iso_code", "")} if kind == EntityKind.COUNTRY else {}
             entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
-                                           identifiers=identifiers)
+                                           identifiers=identifiers, **extra)
             catalog.citation_create(user=self.user, target=entity, **cite)
             item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
                                 first_job=self.job)
@@ -607,8 +612,10 @@ class _FtmImport:
                 rendered.append(value)
             parts.append(f"{prop}: {', '.join(rendered)}")
         text = f"{row.data.get('caption') or row.schema} ({'; '.join(parts)})"
+        field = row.attributes.get("fact_field") or row.schema  # a format may name the fact (BODS)
+        text = row.attributes.get("fact_text") or text
         for target in dict.fromkeys(targets):
-            self._facts(target, [(row.schema, text)], [self._cite(row)])
+            self._facts(target, [(field, text)], [self._cite(row)])
         if item is None:
             item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, first_job=self.job)
         self._seen(item, row)
