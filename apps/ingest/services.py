@@ -301,12 +301,9 @@ class _FtmImport:
             changed = bool(changes)
             self._seen(item, row)
         self.entities[row.id] = entity
-        existing = set(entity.aliases.values_list("name", flat=True)) | {entity.name}
-        for alias in names:
-            if alias not in existing and len(alias) <= 500:
-                catalog.alias_create(user=self.user, entity=entity, name=alias, citations=[{**cite}])
-                changed = True
-        changed = self._facts(entity, facts, [cite]) or changed
+        added = catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=names, facts=facts,
+                                                  citations=[cite])
+        changed = any(added) or changed
         if item.first_job_id != self.job.pk:
             if changed:
                 catalog.citation_create(user=self.user, target=entity, **cite)
@@ -316,15 +313,8 @@ class _FtmImport:
         return None
 
     def _facts(self, entity: Entity, facts: list[tuple[str, str]], cites: list[dict]) -> bool:
-        existing = set(Fact.objects.filter(entity=entity).values_list("field", "value"))
-        added = False
-        for field, value in facts:
-            field, value = field[:100], value.strip()
-            if value and (field, value) not in existing:
-                catalog.fact_create(user=self.user, entity=entity, field=field, value=value, citations=cites)
-                existing.add((field, value))
-                added = True
-        return added
+        return any(catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=[], facts=facts,
+                                                     citations=cites))
 
     def _entity_links(self, row: ftm.Row):
         """References of an entity row (e.g. addressEntity -> a site) become facts naming
