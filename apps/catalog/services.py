@@ -329,7 +329,8 @@ def entity_claims_bulk_create(*, user, entity: Entity, names: list[str], facts: 
 
     for perm in ("catalog.add_alias", "catalog.add_fact", "catalog.add_citation"):
         roles.require(user, perm, "Only editors, reviewers and admins may add names, facts and citations.")
-    roles.require_change(user, entity)
+    # Like alias_create and fact_create: anyone who may add them proposes names and facts
+    # for any entity, published ones included; they wait for review as drafts.
     if entity.workflow == Workflow.RETRACTED:
         raise ValidationError({"entity": f"{entity.name} is retracted."})
     found = []

@@ -203,16 +203,17 @@ class Unmapped:
     identifiers: dict[str, int] = field(default_factory=dict)
     attributes: dict[str, int] = field(default_factory=dict)
     schemas: dict[str, int] = field(default_factory=dict)
+    matched: dict[str, int] = field(default_factory=dict)  # joined to entities we had, by which strong id
 
     def count(self, bucket: str, key: str) -> None:
         target = getattr(self, bucket)
         target[key] = target.get(key, 0) + 1
 
     def merge(self, stored: dict) -> None:
-        for bucket in ("facts", "identifiers", "attributes", "schemas"):
+        for bucket in ("facts", "identifiers", "attributes", "schemas", "matched"):
             for key, number in (stored.get(bucket) or {}).items():
                 getattr(self, bucket)[key] = getattr(self, bucket).get(key, 0) + number
 
     def as_dict(self) -> dict:
         return {"facts": self.facts, "identifiers": self.identifiers, "attributes": self.attributes,
-                "schemas": self.schemas}
+                "schemas": self.schemas, "matched": self.matched}

@@ -28,7 +28,8 @@ def import_job_summary(*, job: ImportJob, limit: int = 20) -> str:
         for ref in job.dangling_refs.all()[:limit]:
             lines.append(f"    line {ref.line}, {ref.field}: {ref.ref}")
     unmapped = job.unmapped or {}
-    labels = {"schemas": "schemas without a noun of ours (kept as facts on the entities they name)",
+    labels = {"matched": "joined to entities we already had, by",
+              "schemas": "schemas without a noun of ours (kept as facts on the entities they name)",
               "identifiers": "kept as identifiers", "facts": "kept as facts",
               "attributes": "kept as record attributes"}
     for bucket, label in labels.items():

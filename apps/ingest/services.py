@@ -38,6 +38,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
 # authority, a country): they are shared by rows, so they are never "no longer listed".
 DERIVED = "~"
+REFERENT = "~referent"  # another id of an item (FtM `referents`), pointing at the same entity
+# Identifiers that name one entity in the world: equal values join an imported row to our entity.
+STRONG_IDS = ("leiCode", "wikidataId", "lei", "wikidata")
 
 
 class ImportRefused(ValueError):
@@ -278,13 +281,25 @@ class _FtmImport:
         item = self._item(row.id)
         cite = self._cite(row)
         if item is None or item.entity is None:
-            entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
-                                           identifiers=identifiers)
-            catalog.citation_create(user=self.user, target=entity, **cite)
+            entity, how = self._strong_match(row, kind, identifiers)
+            if entity is None:
+                entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
+                                               identifiers=identifiers)
+                catalog.citation_create(user=self.user, target=entity, **cite)
+                self.job.entities_created += 1
+            else:
+                # Joined to an entity we already have: its own name, country and identifiers
+                # stay; this row's names and facts are added (as drafts) citing the line.
+                self.unmapped.count("matched", how)
+                self.job.entities_changed += 1
             item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
                                 first_job=self.job)
             self._seen(item, row)
-            self.job.entities_created += 1
+            for referent in row.data.get("referents") or []:
+                # A publisher that re-keys this item later lands on the same entity.
+                ImportedItem.objects.get_or_create(dataset=self.dataset, external_id=str(referent)[:300], defaults={
+                    "schema": REFERENT, "entity": entity, "first_job": self.job, "last_job": self.job,
+                    "line_sha256": ""})
             changed = True
         else:
             entity = item.entity
@@ -311,6 +326,25 @@ class _FtmImport:
             else:
                 self.job.entities_unchanged += 1
         return None
+
+    def _strong_match(self, row: ftm.Row, kind: str, identifiers: dict) -> tuple[Entity | None, str]:
+        """An entity we already have that this row names by a strong id: its FtM id or a
+        referent (imported from any dataset), or an LEI or Wikidata id. Same kind only;
+        nothing joins on a name alone."""
+        keys = [row.id, *[str(r) for r in row.data.get("referents") or []]]
+        item = (ImportedItem.objects.filter(external_id__in=keys, entity__kind=kind)
+                .exclude(entity=None).select_related("entity").order_by("pk").first())
+        if item is not None:
+            if item.dataset == self.dataset:
+                self._seen(item)  # re-keyed by its publisher: the old id is still listed, under the new one
+            return item.entity, "FtM id or referent"
+        for key in STRONG_IDS:
+            value = identifiers.get(key)
+            if isinstance(value, str) and value:
+                entity = Entity.objects.filter(kind=kind).filter(**{f"identifiers__{key}": value}).first()
+                if entity is not None:
+                    return entity, key
+        return None, ""
 
     def _facts(self, entity: Entity, facts: list[tuple[str, str]], cites: list[dict]) -> bool:
         return any(catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=[], facts=facts,
@@ -526,7 +560,7 @@ class _FtmImport:
         """Items of this dataset that this (complete) export no longer lists get an end note,
         never a delete. Rows refused this time still count as listed."""
         stale = (ImportedItem.objects.filter(dataset=self.dataset, ended_at__isnull=True)
-                 .exclude(last_job=self.job).exclude(schema=DERIVED)
+                 .exclude(last_job=self.job).exclude(schema__startswith=DERIVED)
                  .select_related("record", "entity"))
         since = timezone.now().date().isoformat()
         for item in stale.iterator():
