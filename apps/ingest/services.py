@@ -129,7 +129,14 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
     (status refused, nothing written) when it is not FtM at all."""
     if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
         return job
-    job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
+    if job.status == ImportJob.Status.RUNNING:
+        # A worker died mid-job and the task came back: read the file again from the start.
+        # What the committed chunks wrote is found (ImportedItem.last_job is this job) and
+        # neither written nor counted twice; the lists of this run are rebuilt.
+        job.refused_rows.all().delete()
+        job.dangling_refs.all().delete()
+        job.dangling = 0
+    job.status, job.started_at = ImportJob.Status.RUNNING, job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])
     path = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
     try:
@@ -305,9 +312,10 @@ class _FtmImport:
             entity = item.entity
             self.entities[row.id] = entity
             if item.line_sha256 == _sha(row.raw):
+                if item.last_job_id != self.job.pk:  # else: written by this job before a restart
+                    self.unchanged.add(row.id)
+                    self.job.entities_unchanged += 1
                 self._seen(item)
-                self.unchanged.add(row.id)
-                self.job.entities_unchanged += 1
                 return None
             wanted = {"name": name[:500], "country": country, "identifiers": identifiers}
             changes = {k: v for k, v in wanted.items() if getattr(entity, k) != v}
@@ -421,8 +429,9 @@ class _FtmImport:
             return None
         record = item.record
         if item.line_sha256 == _sha(row.raw):
+            if item.last_job_id != self.job.pk:  # else: written by this job before a restart
+                self.job.records_unchanged += 1
             self._seen(item)
-            self.job.records_unchanged += 1
             return None
         attributes = {**fields["attributes"]}
         if (record.attributes or {}).get("no_longer_listed"):

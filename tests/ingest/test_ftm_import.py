@@ -268,3 +268,37 @@ def test_each_relationship_schema_maps_to_its_record_kind(run_import, tmp_path):
         "Customs Office", "Scanner Co", 1200000, "EUR", "2021-03")
     assert _record("d1").currency == "USD" and _record("c1").attributes["control"] is True
     assert job.rows_refused == 0 and job.unmapped["schemas"] == {"Contract": 1}
+
+
+class _Killed(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs (no `except Exception`)."""
+
+
+def test_a_job_killed_mid_way_resumes_and_writes_nothing_twice(zala_path, run_import, charlie, settings,
+                                                               monkeypatch):
+    from apps.ingest import services
+
+    settings.VENDORGRAPH_IMPORT_CHUNK = 10
+    job = services.import_job_create(user=charlie, path=zala_path, dataset="zala")
+    real_chunk, calls = services._FtmImport._chunk, []
+
+    def dying_chunk(self, batch, handle):
+        calls.append(1)
+        if len(calls) == 4:
+            raise _Killed
+        return real_chunk(self, batch, handle)
+
+    monkeypatch.setattr(services._FtmImport, "_chunk", dying_chunk)
+    with pytest.raises(_Killed):
+        services.import_job_run(job=job)
+    job.refresh_from_db()
+    assert job.status == "running" and 0 < Entity.objects.count() < 47
+    monkeypatch.setattr(services._FtmImport, "_chunk", real_chunk)
+
+    job = services.import_job_run(job=job)
+
+    assert job.status == "done" and (job.entities_created, job.records_created) == (47, 58)
+    assert (job.entities_unchanged, job.records_unchanged, job.dangling) == (0, 0, 16)
+    assert Entity.objects.count() == 47 and Record.objects.count() == 58
+    assert Entity.history.filter(history_change_reason="created").count() == 47
+    assert Fact.objects.filter(field="addressEntity (unresolved)").count() == 16
