@@ -37,3 +37,19 @@ def import_job_summary(*, job: ImportJob, limit: int = 20) -> str:
             listed = ", ".join(f"{k} ({n})" for k, n in sorted(unmapped[bucket].items()))
             lines.append(f"  {label}: {listed}")
     return "\n".join(lines)
+
+
+def match_queue(*, limit: int = 100):
+    """Proposed matches waiting for a judgement, best first, with both entities."""
+    from apps.ingest.models import MatchCandidate
+
+    return (MatchCandidate.objects.filter(status=MatchCandidate.Status.PENDING)
+            .select_related("entity", "candidate", "job")
+            .prefetch_related("entity__aliases", "candidate__aliases", "entity__fact_set", "candidate__fact_set")[:limit])
+
+
+def match_judged(*, limit: int = 50):
+    from apps.ingest.models import MatchCandidate
+
+    return (MatchCandidate.objects.exclude(status=MatchCandidate.Status.PENDING)
+            .select_related("entity", "candidate", "decided_by").order_by("-decided_at")[:limit])

@@ -31,7 +31,7 @@ from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from apps.curation import roles
 from apps.ingest import ftm
-from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, RefusedRow
+from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow
 from apps.sync.models import touches_coalesced
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -196,6 +196,7 @@ class _FtmImport:
             return
         with transaction.atomic(), touches_coalesced():
             self._end_missing()
+            match_candidates_propose(job=job)
             if job.publish:
                 self._publish()
             job.unmapped = self.unmapped.as_dict()
@@ -290,6 +291,7 @@ class _FtmImport:
         if item is None or item.entity is None:
             entity, how = self._strong_match(row, kind, identifiers)
             if entity is None:
+                how = ""
                 entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
                                                identifiers=identifiers)
                 catalog.citation_create(user=self.user, target=entity, **cite)
@@ -300,7 +302,7 @@ class _FtmImport:
                 self.unmapped.count("matched", how)
                 self.job.entities_changed += 1
             item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
-                                first_job=self.job)
+                                first_job=self.job, owns_entity=not how)
             self._seen(item, row)
             for referent in row.data.get("referents") or []:
                 # A publisher that re-keys this item later lands on the same entity.
@@ -319,6 +321,8 @@ class _FtmImport:
                 return None
             wanted = {"name": name[:500], "country": country, "identifiers": identifiers}
             changes = {k: v for k, v in wanted.items() if getattr(entity, k) != v}
+            if not item.owns_entity:
+                changes = {}  # joined to an entity of ours: its own name and ids stay; rows add names and facts
             if changes:
                 catalog.entity_update(user=self.user, entity=entity, **changes)
             changed = bool(changes)
@@ -644,3 +648,74 @@ def _differs(current, wanted) -> bool:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- matching imported entities to ours -----------------------------------------------------
+
+MATCH_THRESHOLD = 85.0
+MATCH_CANDIDATES = 5
+
+
+def match_candidates_propose(*, job: ImportJob) -> int:
+    """For each entity this job created, the entities we already had that the one entity
+    search finds by its name (same kind; the same country where both have one), scored by
+    that search. Pairs already judged (here or on the duplicates page) are not proposed
+    again. Returns how many were proposed."""
+    from apps.catalog.selectors.search import entity_search
+    from apps.curation.models import MergeDecision
+
+    created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
+                                    .exclude(entity=None).values("entity_id"))
+    # Entities of this same job are not offered to each other: the file's own ids keep them apart.
+    own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
+    proposed = 0
+    for entity in created.iterator():
+        if entity.kind in (EntityKind.COUNTRY,):
+            continue
+        hits = [h for h in entity_search(q=entity.name, kind=entity.kind, include_unpublished=True,
+                                         limit=MATCH_CANDIDATES * 4)
+                if h.entity_id not in own and h.score >= MATCH_THRESHOLD][:MATCH_CANDIDATES * 2]
+        others = Entity.objects.in_bulk([h.entity_id for h in hits])
+        for hit in hits:
+            other = others.get(hit.entity_id)
+            if other is None or (entity.country and other.country and entity.country != other.country):
+                continue
+            a, b = sorted([str(entity.uuid), str(other.uuid)])
+            if MergeDecision.objects.filter(entity_a=a, entity_b=b).exists():
+                continue
+            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=other,
+                                                           defaults={"job": job, "score": round(hit.score, 1)})
+            proposed += made
+    return proposed
+
+
+def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -> MatchCandidate:
+    """A curator's judgement on a proposed pair, recorded (who, when, score, note):
+    "same" merges the imported entity into ours through the merge service (admins), and the
+    dataset's items follow it so later imports update ours; "different" records the pair
+    as not the same (admins), so it is never proposed again; "unsure" sets it aside."""
+    from apps.curation.models import MergeDecision
+    from apps.curation.services import merge_decision_record
+
+    if verdict not in MatchCandidate.Status.values or verdict == MatchCandidate.Status.PENDING:
+        raise ValidationError({"verdict": "Decide same, different or unsure."})
+    roles.require(user, "catalog.change_entity", "Only curators may judge matches.")
+    with transaction.atomic():
+        if verdict == MatchCandidate.Status.SAME:
+            if not roles.can_merge(user):
+                raise PermissionDenied("Only admins may merge entities.")
+            imported, ours = match.entity, match.candidate
+            ImportedItem.objects.filter(entity=imported).update(entity=ours, owns_entity=False)
+            score = f"match score {match.score:.0f}" + (f"; {note}" if note else "")
+            catalog.entity_merge(user=user, keep=ours, merge=imported, note=score)
+            # The merge deleted the imported entity and with it this row; the judgement is the
+            # MergeDecision the merge recorded (who, when, the score in its note).
+            match.status, match.note, match.decided_by, match.decided_at = verdict, note, user, timezone.now()
+            return match
+        if verdict == MatchCandidate.Status.DIFFERENT:
+            merge_decision_record(user=user, a=match.entity, b=match.candidate,
+                                  verdict=MergeDecision.Verdict.DIFFERENT,
+                                  note=f"match score {match.score:.0f}" + (f"; {note}" if note else ""))
+        match.status, match.note, match.decided_by, match.decided_at = verdict, note, user, timezone.now()
+        match.save()
+    return match
