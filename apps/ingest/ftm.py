@@ -212,6 +212,7 @@ class Unmapped:
     identifiers: dict[str, int] = field(default_factory=dict)
     attributes: dict[str, int] = field(default_factory=dict)
     schemas: dict[str, int] = field(default_factory=dict)
+    matched: dict[str, int] = field(default_factory=dict)  # joined to entities we had, by which strong id
     notes: dict[str, int] = field(default_factory=dict)  # what a format's check noticed (not refusals)
 
     def count(self, bucket: str, key: str) -> None:
@@ -219,10 +220,10 @@ class Unmapped:
         target[key] = target.get(key, 0) + 1
 
     def merge(self, stored: dict) -> None:
-        for bucket in ("facts", "identifiers", "attributes", "schemas", "notes"):
+        for bucket in ("facts", "identifiers", "attributes", "schemas", "matched", "notes"):
             for key, number in (stored.get(bucket) or {}).items():
                 getattr(self, bucket)[key] = getattr(self, bucket).get(key, 0) + number
 
     def as_dict(self) -> dict:
         return {"facts": self.facts, "identifiers": self.identifiers, "attributes": self.attributes,
-                "schemas": self.schemas, "notes": self.notes}
+                "schemas": self.schemas, "matched": self.matched, "notes": self.notes}

@@ -114,6 +114,9 @@ class ImportedItem(models.Model):
     first_job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
     last_job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
     line_sha256 = models.CharField(max_length=64)
+    # Whether the entity was made from this item (so the item's name, country and ids are its
+    # own) rather than joined to an entity we had (whose own name and ids stay).
+    owns_entity = models.BooleanField(default=False)
     ended_at = models.DateTimeField(null=True, blank=True, help_text="No longer listed since this import.")
     ended_job = models.ForeignKey(ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -123,3 +126,35 @@ class ImportedItem(models.Model):
 
     def __str__(self):
         return f"{self.dataset}:{self.external_id}"
+
+
+class MatchCandidate(models.Model):
+    """An imported entity that may be one we already had (similar name, same kind, agreeing
+    country), waiting on /curation/matches/ for a curator's judgement. Nothing merges on a
+    name alone: "same" merges through the catalogue's merge service (recorded as a
+    MergeDecision), "different" is recorded there too so the pair never comes back."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SAME = "same", "The same (merged)"
+        DIFFERENT = "different", "Not the same"
+        UNSURE = "unsure", "Unsure"
+
+    job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="matches")
+    entity = models.ForeignKey("catalog.Entity", on_delete=models.CASCADE, related_name="+",
+                               help_text="The imported entity.")
+    candidate = models.ForeignKey("catalog.Entity", on_delete=models.CASCADE, related_name="+",
+                                  help_text="The entity we already had.")
+    score = models.FloatField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [models.UniqueConstraint(fields=["entity", "candidate"], name="match_candidate_unique")]
+
+    def __str__(self):
+        return f"{self.entity} ~ {self.candidate} ({self.score:.0f})"

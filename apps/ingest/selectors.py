@@ -28,7 +28,8 @@ def import_job_summary(*, job: ImportJob, limit: int = 20) -> str:
         for ref in job.dangling_refs.all()[:limit]:
             lines.append(f"    line {ref.line}, {ref.field}: {ref.ref}")
     unmapped = job.unmapped or {}
-    labels = {"schemas": "schemas without a noun of ours (kept as facts on the entities they name)",
+    labels = {"matched": "joined to entities we already had, by",
+              "schemas": "schemas without a noun of ours (kept as facts on the entities they name)",
               "identifiers": "kept as identifiers", "facts": "kept as facts",
               "attributes": "kept as record attributes", "notes": "noted"}
     for bucket, label in labels.items():
@@ -36,3 +37,19 @@ def import_job_summary(*, job: ImportJob, limit: int = 20) -> str:
             listed = ", ".join(f"{k} ({n})" for k, n in sorted(unmapped[bucket].items()))
             lines.append(f"  {label}: {listed}")
     return "\n".join(lines)
+
+
+def match_queue(*, limit: int = 100):
+    """Proposed matches waiting for a judgement, best first, with both entities."""
+    from apps.ingest.models import MatchCandidate
+
+    return (MatchCandidate.objects.filter(status=MatchCandidate.Status.PENDING)
+            .select_related("entity", "candidate", "job")
+            .prefetch_related("entity__aliases", "candidate__aliases", "entity__fact_set", "candidate__fact_set")[:limit])
+
+
+def match_judged(*, limit: int = 50):
+    from apps.ingest.models import MatchCandidate
+
+    return (MatchCandidate.objects.exclude(status=MatchCandidate.Status.PENDING)
+            .select_related("entity", "candidate", "decided_by").order_by("-decided_at")[:limit])

@@ -33,13 +33,16 @@ from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from apps.curation import roles
 from apps.ingest import formats, ftm
-from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, RefusedRow
+from apps.ingest.models import DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow
 from apps.sync.models import touches_coalesced
 
 GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
 # authority, a country): they are shared by rows, so they are never "no longer listed".
 DERIVED = "~"
+REFERENT = "~referent"  # another id of an item (FtM `referents`), pointing at the same entity
+# Identifiers that name one entity in the world: equal values join an imported row to our entity.
+STRONG_IDS = ("leiCode", "wikidataId", "lei", "wikidata")
 
 
 class ImportRefused(ValueError):
@@ -174,7 +177,14 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
     (status refused, nothing written) when it is not FtM at all."""
     if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
         return job
-    job.status, job.started_at = ImportJob.Status.RUNNING, timezone.now()
+    if job.status == ImportJob.Status.RUNNING:
+        # A worker died mid-job and the task came back: read the file again from the start.
+        # What the committed chunks wrote is found (ImportedItem.last_job is this job) and
+        # neither written nor counted twice; the lists of this run are rebuilt.
+        job.refused_rows.all().delete()
+        job.dangling_refs.all().delete()
+        job.dangling = 0
+    job.status, job.started_at = ImportJob.Status.RUNNING, job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])
     path = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
     reader = formats.get(job.format)
@@ -245,6 +255,7 @@ class _FtmImport:
             return
         with transaction.atomic(), touches_coalesced():
             self._end_missing()
+            match_candidates_propose(job=job)
             if job.publish:
                 self._publish()
             job.unmapped = self.unmapped.as_dict()
@@ -338,50 +349,56 @@ class _FtmImport:
             self.lines[row.id] = (row.line, row.raw)
         item = self._item(row.id)
         cite = self._cite(row)
-        joined = None
-        if (item is None or item.entity is None) and kind == EntityKind.COUNTRY:
-            joined = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=row.attributes.get("iso_code", "")).first()
-        if (item is None or item.entity is None) and self.join_exact_names:
-            joined = self._exact(kind=kind, name=name)
-        if joined is not None:
-            entity = joined
-            catalog.citation_create(user=self.user, target=entity, **cite)
+        if item is None or item.entity is None:
+            entity, how = self._strong_match(row, kind, identifiers)
+            if entity is None and kind == EntityKind.COUNTRY:  # a BODS `state`: the country we have
+                entity = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=row.attributes.get("iso_code", "")).first()
+                how = "iso_code" if entity is not None else ""
+            if entity is None and self.join_exact_names:
+                entity = self._exact(kind=kind, name=name)
+                how = "exact name (the mapping's match: exact-name)" if entity is not None else ""
+            if entity is None:
+                how = ""
+                extra = {"iso_code": row.attributes.get("iso_code", "")} if kind == EntityKind.COUNTRY else {}
+                entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
+                                               identifiers=identifiers, **extra)
+                catalog.citation_create(user=self.user, target=entity, **cite)
+                self.job.entities_created += 1
+            else:
+                # Joined to an entity we already have: its own name, country and identifiers
+                # stay; this row's names and facts are added (as drafts) citing the line.
+                self.unmapped.count("matched", how)
+                self.job.entities_changed += 1
             item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
-                                first_job=self.job)
+                                first_job=self.job, owns_entity=not how)
             self._seen(item, row)
-            self.job.entities_unchanged += 1
-            changed = False
-        elif item is None or item.entity is None:
-            extra = {"iso_code": row.attributes.get("iso_code", "")} if kind == EntityKind.COUNTRY else {}
-            entity = catalog.entity_create(user=self.user, kind=kind, name=name[:500], country=country,
-                                           identifiers=identifiers, **extra)
-            catalog.citation_create(user=self.user, target=entity, **cite)
-            item = ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
-                                first_job=self.job)
-            self._seen(item, row)
-            self.job.entities_created += 1
+            for referent in row.data.get("referents") or []:
+                # A publisher that re-keys this item later lands on the same entity.
+                ImportedItem.objects.get_or_create(dataset=self.dataset, external_id=str(referent)[:300], defaults={
+                    "schema": REFERENT, "entity": entity, "first_job": self.job, "last_job": self.job,
+                    "line_sha256": ""})
             changed = True
         else:
             entity = item.entity
             self.entities[row.id] = entity
             if item.line_sha256 == _row_sha(row):
+                if item.last_job_id != self.job.pk:  # else: written by this job before a restart
+                    self.unchanged.add(row.id)
+                    self.job.entities_unchanged += 1
                 self._seen(item)
-                self.unchanged.add(row.id)
-                self.job.entities_unchanged += 1
                 return None
             wanted = {"name": name[:500], "country": country, "identifiers": identifiers}
             changes = {k: v for k, v in wanted.items() if getattr(entity, k) != v}
+            if not item.owns_entity:
+                changes = {}  # joined to an entity of ours: its own name and ids stay; rows add names and facts
             if changes:
                 catalog.entity_update(user=self.user, entity=entity, **changes)
             changed = bool(changes)
             self._seen(item, row)
         self.entities[row.id] = entity
-        existing = set(entity.aliases.values_list("name", flat=True)) | {entity.name}
-        for alias in names:
-            if alias not in existing and len(alias) <= 500:
-                catalog.alias_create(user=self.user, entity=entity, name=alias, citations=[{**cite}])
-                changed = True
-        changed = self._facts(entity, facts, [cite]) or changed
+        added = catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=names, facts=facts,
+                                                  citations=[cite])
+        changed = any(added) or changed
         if item.first_job_id != self.job.pk:
             if changed:
                 catalog.citation_create(user=self.user, target=entity, **cite)
@@ -390,16 +407,28 @@ class _FtmImport:
                 self.job.entities_unchanged += 1
         return None
 
+    def _strong_match(self, row: ftm.Row, kind: str, identifiers: dict) -> tuple[Entity | None, str]:
+        """An entity we already have that this row names by a strong id: its FtM id or a
+        referent (imported from any dataset), or an LEI or Wikidata id. Same kind only;
+        nothing joins on a name alone."""
+        keys = [row.id, *[str(r) for r in row.data.get("referents") or []]]
+        item = (ImportedItem.objects.filter(external_id__in=keys, entity__kind=kind)
+                .exclude(entity=None).select_related("entity").order_by("pk").first())
+        if item is not None:
+            if item.dataset == self.dataset:
+                self._seen(item)  # re-keyed by its publisher: the old id is still listed, under the new one
+            return item.entity, "FtM id or referent"
+        for key in STRONG_IDS:
+            value = identifiers.get(key)
+            if isinstance(value, str) and value:
+                entity = Entity.objects.filter(kind=kind).filter(**{f"identifiers__{key}": value}).first()
+                if entity is not None:
+                    return entity, key
+        return None, ""
+
     def _facts(self, entity: Entity, facts: list[tuple[str, str]], cites: list[dict]) -> bool:
-        existing = set(Fact.objects.filter(entity=entity).values_list("field", "value"))
-        added = False
-        for field, value in facts:
-            field, value = field[:100], value.strip()
-            if value and (field, value) not in existing:
-                catalog.fact_create(user=self.user, entity=entity, field=field, value=value, citations=cites)
-                existing.add((field, value))
-                added = True
-        return added
+        return any(catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=[], facts=facts,
+                                                     citations=cites))
 
     def _entity_links(self, row: ftm.Row):
         """References of an entity row (e.g. addressEntity -> a site) become facts naming
@@ -479,8 +508,9 @@ class _FtmImport:
             return None
         record = item.record
         if item.line_sha256 == _row_sha(row):
+            if item.last_job_id != self.job.pk:  # else: written by this job before a restart
+                self.job.records_unchanged += 1
             self._seen(item)
-            self.job.records_unchanged += 1
             return None
         attributes = {**fields["attributes"]}
         if (record.attributes or {}).get("no_longer_listed"):
@@ -530,7 +560,7 @@ class _FtmImport:
         joined = self._exact(kind=fields["kind"], name=fields["name"]) if self.join_exact_names else None
         if joined is not None and (item is None or item.entity is None):
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=joined,
-                                first_job=self.job)
+                                first_job=self.job, owns_entity=False)
             self._seen(item, row)
         elif item is None or item.entity is None:
             entity = catalog.entity_create(user=self.user, **fields)
@@ -626,7 +656,7 @@ class _FtmImport:
         """Items of this dataset that this (complete) export no longer lists get an end note,
         never a delete. Rows refused this time still count as listed."""
         stale = (ImportedItem.objects.filter(dataset=self.dataset, ended_at__isnull=True)
-                 .exclude(last_job=self.job).exclude(schema=DERIVED)
+                 .exclude(last_job=self.job).exclude(schema__startswith=DERIVED)
                  .select_related("record", "entity"))
         since = timezone.now().date().isoformat()
         for item in stale.iterator():
@@ -709,3 +739,74 @@ def _row_sha(row: ftm.Row) -> str:
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- matching imported entities to ours -----------------------------------------------------
+
+MATCH_THRESHOLD = 85.0
+MATCH_CANDIDATES = 5
+
+
+def match_candidates_propose(*, job: ImportJob) -> int:
+    """For each entity this job created, the entities we already had that the one entity
+    search finds by its name (same kind; the same country where both have one), scored by
+    that search. Pairs already judged (here or on the duplicates page) are not proposed
+    again. Returns how many were proposed."""
+    from apps.catalog.selectors.search import entity_search
+    from apps.curation.models import MergeDecision
+
+    created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
+                                    .exclude(entity=None).values("entity_id"))
+    # Entities of this same job are not offered to each other: the file's own ids keep them apart.
+    own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
+    proposed = 0
+    for entity in created.iterator():
+        if entity.kind in (EntityKind.COUNTRY,):
+            continue
+        hits = [h for h in entity_search(q=entity.name, kind=entity.kind, include_unpublished=True,
+                                         limit=MATCH_CANDIDATES * 4)
+                if h.entity_id not in own and h.score >= MATCH_THRESHOLD][:MATCH_CANDIDATES * 2]
+        others = Entity.objects.in_bulk([h.entity_id for h in hits])
+        for hit in hits:
+            other = others.get(hit.entity_id)
+            if other is None or (entity.country and other.country and entity.country != other.country):
+                continue
+            a, b = sorted([str(entity.uuid), str(other.uuid)])
+            if MergeDecision.objects.filter(entity_a=a, entity_b=b).exists():
+                continue
+            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=other,
+                                                           defaults={"job": job, "score": round(hit.score, 1)})
+            proposed += made
+    return proposed
+
+
+def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -> MatchCandidate:
+    """A curator's judgement on a proposed pair, recorded (who, when, score, note):
+    "same" merges the imported entity into ours through the merge service (admins), and the
+    dataset's items follow it so later imports update ours; "different" records the pair
+    as not the same (admins), so it is never proposed again; "unsure" sets it aside."""
+    from apps.curation.models import MergeDecision
+    from apps.curation.services import merge_decision_record
+
+    if verdict not in MatchCandidate.Status.values or verdict == MatchCandidate.Status.PENDING:
+        raise ValidationError({"verdict": "Decide same, different or unsure."})
+    roles.require(user, "catalog.change_entity", "Only curators may judge matches.")
+    with transaction.atomic():
+        if verdict == MatchCandidate.Status.SAME:
+            if not roles.can_merge(user):
+                raise PermissionDenied("Only admins may merge entities.")
+            imported, ours = match.entity, match.candidate
+            ImportedItem.objects.filter(entity=imported).update(entity=ours, owns_entity=False)
+            score = f"match score {match.score:.0f}" + (f"; {note}" if note else "")
+            catalog.entity_merge(user=user, keep=ours, merge=imported, note=score)
+            # The merge deleted the imported entity and with it this row; the judgement is the
+            # MergeDecision the merge recorded (who, when, the score in its note).
+            match.status, match.note, match.decided_by, match.decided_at = verdict, note, user, timezone.now()
+            return match
+        if verdict == MatchCandidate.Status.DIFFERENT:
+            merge_decision_record(user=user, a=match.entity, b=match.candidate,
+                                  verdict=MergeDecision.Verdict.DIFFERENT,
+                                  note=f"match score {match.score:.0f}" + (f"; {note}" if note else ""))
+        match.status, match.note, match.decided_by, match.decided_at = verdict, note, user, timezone.now()
+        match.save()
+    return match

@@ -12,8 +12,10 @@ from django.views.decorators.http import require_POST
 from apps.curation.forms import errors_to_form
 from apps.curation.views import curator_required
 from apps.ingest.forms import ImportForm
-from apps.ingest.models import ImportJob
-from apps.ingest.services import ImportRefused, import_job_cancel, import_job_create, import_job_publish
+from apps.curation import roles
+from apps.ingest.models import ImportJob, MatchCandidate
+from apps.ingest.selectors import match_judged, match_queue
+from apps.ingest.services import ImportRefused, import_job_cancel, import_job_create, import_job_publish, match_decide
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +87,24 @@ def job_publish(request, uuid):
         messages.success(request, "Published the import's batch." + (
             f" {kept} item(s) stay drafts: the publishing rules refused them." if kept else ""))
     return redirect("ingest:job", uuid=job.uuid)
+
+
+@curator_required
+def matches(request):
+    return render(request, "ingest/matches.html", {"pending": match_queue(), "judged": match_judged(),
+                                                   "can_merge": roles.can_merge(request.user)})
+
+
+@require_POST
+@curator_required
+def match_judge(request, pk):
+    match = get_object_or_404(MatchCandidate, pk=pk)
+    verdict, note = request.POST.get("verdict", ""), request.POST.get("note", "")[:2000]
+    names = (match.entity.name, match.candidate.name)
+    try:
+        match_decide(user=request.user, match=match, verdict=verdict, note=note)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "Not done: " + " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Recorded: {names[0]} / {names[1]}: {MatchCandidate.Status(verdict).label}.")
+    return redirect("ingest:matches")

@@ -209,3 +209,96 @@ def test_an_editor_imports_drafts_but_cannot_publish_them(zala_path, run_import,
     with pytest.raises(PermissionDenied):
         run_import(zala_path, user=dave)
     assert run_import(zala_path, user=alice).records_created == 58
+
+
+def test_a_strong_id_joins_a_row_to_the_entity_we_have_and_a_name_alone_never_does(zala_path, run_import, tmp_path,
+                                                                                    charlie):
+    run_import(zala_path)
+    osetrova = ImportedItem.objects.get(external_id="NK-2Tbri3s6GgNtAwsSXh4qpL").entity
+    nuctech = catalog.entity_create(user=charlie, kind="company", name="Nuctech Company Limited", country="CN",
+                                    identifiers={"leiCode": "TEST00000000000LEI01"})
+    other = tmp_path / "other.jsonl"
+    other.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in [
+        {"id": "re-keyed-1", "schema": "Person", "referents": ["NK-2Tbri3s6GgNtAwsSXh4qpL"],
+         "properties": {"name": ["Maria OSETROVA-ZAKHAROVA"]}},
+        {"id": "gleif-1", "schema": "Company", "properties": {"name": ["NUCTECH COMPANY LIMITED"],
+                                                              "leiCode": ["TEST00000000000LEI01"]}},
+        {"id": "name-only", "schema": "Company", "properties": {"name": ["Nuctech Company Limited"]}},
+    ]) + "\n", encoding="utf-8")
+    before = Entity.objects.count()
+
+    job = run_import(other, dataset="another-list")
+
+    assert Entity.objects.count() == before + 1  # only the name-only row made a new entity
+    assert job.unmapped["matched"] == {"FtM id or referent": 1, "leiCode": 1}
+    assert osetrova.aliases.filter(name="Maria OSETROVA-ZAKHAROVA", workflow="draft").exists()
+    assert nuctech.aliases.filter(name="NUCTECH COMPANY LIMITED").exists()
+    assert ImportedItem.objects.get(dataset="another-list", external_id="name-only").entity != nuctech
+
+
+def test_each_relationship_schema_maps_to_its_record_kind(run_import, tmp_path):
+    rows = [
+        {"id": "buyer", "schema": "PublicBody", "properties": {"name": ["Customs Office"], "country": ["lt"]}},
+        {"id": "vendor", "schema": "Company", "properties": {"name": ["Scanner Co"], "country": ["cn"]}},
+        {"id": "bank", "schema": "Company", "properties": {"name": ["Export Bank"]}},
+        {"id": "person", "schema": "Person", "properties": {"name": ["A. Person"]}},
+        {"id": "k1", "schema": "Contract", "properties": {"title": ["Scanners"], "authority": ["buyer"]}},
+        {"id": "aw1", "schema": "ContractAward", "properties": {"contract": ["k1"], "supplier": ["vendor"],
+                                                               "amount": ["1200000"], "currency": ["EUR"],
+                                                               "startDate": ["2021-03"]}},
+        {"id": "d1", "schema": "Debt", "properties": {"creditor": ["bank"], "debtor": ["buyer"], "amount": ["5"],
+                                                     "currency": ["usd"]}},
+        {"id": "p1", "schema": "Payment", "properties": {"payer": ["vendor"], "beneficiary": ["buyer"]}},
+        {"id": "p2", "schema": "Payment", "properties": {"payer": ["buyer"], "beneficiary": ["vendor"],
+                                                        "contract": ["k1"]}},
+        {"id": "c1", "schema": "Control", "properties": {"controller": ["bank"], "controlled": ["vendor"]}},
+        {"id": "m1", "schema": "Membership", "properties": {"member": ["person"], "organization": ["vendor"]}},
+        {"id": "e1", "schema": "Employment", "properties": {"employee": ["person"], "employer": ["bank"]}},
+    ]
+    path = tmp_path / "kinds.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    job = run_import(path)
+
+    kinds = {i.external_id: i.record.kind for i in ImportedItem.objects.exclude(record=None).select_related("record")}
+    assert kinds == {"aw1": "contract", "d1": "loan", "p1": "donation", "p2": "contract", "c1": "ownership",
+                     "m1": "role", "e1": "role"}
+    award = _record("aw1")
+    assert (award.subject.name, award.object.name, award.amount, award.currency, award.start) == (
+        "Customs Office", "Scanner Co", 1200000, "EUR", "2021-03")
+    assert _record("d1").currency == "USD" and _record("c1").attributes["control"] is True
+    assert job.rows_refused == 0 and job.unmapped["schemas"] == {"Contract": 1}
+
+
+class _Killed(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs (no `except Exception`)."""
+
+
+def test_a_job_killed_mid_way_resumes_and_writes_nothing_twice(zala_path, run_import, charlie, settings,
+                                                               monkeypatch):
+    from apps.ingest import services
+
+    settings.VENDORGRAPH_IMPORT_CHUNK = 10
+    job = services.import_job_create(user=charlie, path=zala_path, dataset="zala")
+    real_chunk, calls = services._FtmImport._chunk, []
+
+    def dying_chunk(self, batch, handle):
+        calls.append(1)
+        if len(calls) == 4:
+            raise _Killed
+        return real_chunk(self, batch, handle)
+
+    monkeypatch.setattr(services._FtmImport, "_chunk", dying_chunk)
+    with pytest.raises(_Killed):
+        services.import_job_run(job=job)
+    job.refresh_from_db()
+    assert job.status == "running" and 0 < Entity.objects.count() < 47
+    monkeypatch.setattr(services._FtmImport, "_chunk", real_chunk)
+
+    job = services.import_job_run(job=job)
+
+    assert job.status == "done" and (job.entities_created, job.records_created) == (47, 58)
+    assert (job.entities_unchanged, job.records_unchanged, job.dangling) == (0, 0, 16)
+    assert Entity.objects.count() == 47 and Record.objects.count() == 58
+    assert Entity.history.filter(history_change_reason="created").count() == 47
+    assert Fact.objects.filter(field="addressEntity (unresolved)").count() == 16

@@ -84,3 +84,24 @@ def test_an_editor_cannot_publish_a_batch(zala_path, run_import, as_user, alice)
     as_user(alice).post(reverse("ingest:job_publish", args=[job.uuid]))
 
     assert not Record.objects.filter(workflow="published").exists()
+
+
+@pytest.mark.django_db
+def test_a_sanction_missing_from_a_newer_export_shows_as_ended_with_its_line(zala_path, run_import, as_user, bob,
+                                                                            tmp_path):
+    import json
+
+    from apps.ingest.models import ImportedItem
+
+    run_import(zala_path, user=bob, publish=True)
+    lines = zala_path.read_text(encoding="utf-8").splitlines()
+    gone = next(n for n, line in enumerate(lines) if json.loads(line)["schema"] == "Sanction")
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text("\n".join(line for n, line in enumerate(lines) if n != gone) + "\n", encoding="utf-8")
+    run_import(newer, user=bob)
+    record = ImportedItem.objects.get(external_id=json.loads(lines[gone])["id"]).record
+
+    page = as_user(None).get(f"/records/{record.uuid}/").content.decode()
+
+    assert "Ended: no longer listed in zala since" in page and f"line {gone + 1}" in page
+    assert "dataset, CC BY-NC 4.0, retrieved" in page

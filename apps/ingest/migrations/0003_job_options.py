@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ingest', '0001_import_jobs'),
+        ('ingest', '0002_match_candidates'),
     ]
 
     operations = [
