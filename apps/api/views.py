@@ -28,13 +28,23 @@ from apps.citations import selectors
 from apps.curation import services
 from apps.curation.roles import is_curator
 from graph import queries as graph_queries
-from graph.connection import GraphUnavailable
+from graph.connection import GraphTimeout, GraphUnavailable
 
 
 class GraphDown(APIException):
+    """503: Neo4j is unreachable, or (`GraphDown(exc)` with a GraphTimeout) the traversal ran
+    past NEO4J_QUERY_TIMEOUT and was stopped."""
+
     status_code = 503
     default_detail = "The graph is unavailable right now; try again shortly."
     default_code = "graph_unavailable"
+
+    def __init__(self, exc: Exception | None = None):
+        if isinstance(exc, GraphTimeout):
+            super().__init__("This query took too long and was stopped: try fewer steps (max_hops), fewer kinds "
+                             "or an earlier as_of.", code="graph_timeout")
+        else:
+            super().__init__()
 
 
 def _django_errors(exc: DjangoValidationError) -> ValidationError:
@@ -145,7 +155,7 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             else:
                 rows = graph_queries.ownership_edges(str(entity.uuid), direction="down", as_of=as_of)
         except GraphUnavailable as exc:
-            raise GraphDown() from exc
+            raise GraphDown(exc) from exc
         return _paginate(self, rows)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -160,7 +170,7 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         try:
             rows = graph_queries.vendor_footprint(str(entity.uuid))
         except GraphUnavailable as exc:
-            raise GraphDown() from exc
+            raise GraphDown(exc) from exc
         return _paginate(self, [{**row, "map_status": map_status(row["rel"])} for row in rows])
 
     @extend_schema(responses=s.RecordSerializer(many=True))
@@ -282,7 +292,9 @@ class CitationViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
 
 @extend_schema(parameters=[
     OpenApiParameter("from", OpenApiTypes.UUID, required=True), OpenApiParameter("to", OpenApiTypes.UUID, required=True),
-    OpenApiParameter("kinds", str, description="comma-separated record kinds (default: all)")],
+    OpenApiParameter("kinds", str, description="comma-separated record kinds (default: all)"),
+    OpenApiParameter("max_hops", int, description="at most this many steps, 1-6 (default 6); fewer steps if "
+                                                  "the query times out (503 graph_timeout)")],
     responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -304,6 +316,9 @@ def paths(request):
                 if entity is None:
                     errors[name] = ["No published entity has this uuid."]
         ends[name] = entity
+    max_hops = request.query_params.get("max_hops", str(graph_queries.MAX_PATH_HOPS))
+    if not max_hops.isdigit() or not 1 <= int(max_hops) <= graph_queries.MAX_PATH_HOPS:
+        errors["max_hops"] = [f"A whole number of steps from 1 to {graph_queries.MAX_PATH_HOPS}."]
     kinds = [k for k in request.query_params.get("kinds", "").split(",") if k]
     unknown = [k for k in kinds if k not in graph_queries.REL_TYPES]
     if unknown:
@@ -312,9 +327,9 @@ def paths(request):
         raise ValidationError(errors)
     try:
         rows = graph_queries.paths_between(str(ends["from"].uuid), str(ends["to"].uuid), kinds=kinds or None,
-                                           max_hops=graph_queries.MAX_PATH_HOPS, limit=50)
+                                           max_hops=int(max_hops), limit=50)
     except GraphUnavailable as exc:
-        raise GraphDown() from exc
+        raise GraphDown(exc) from exc
     from apps.api.pagination import Pagination
 
     paginator = Pagination()

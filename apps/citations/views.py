@@ -19,8 +19,9 @@ from apps.catalog.models import Entity, Record, Source
 from apps.catalog.vocab import Workflow
 from apps.citations import cite, exports, selectors
 from apps.curation.roles import is_curator
+from apps.web.limits import rate_limited
 from graph import queries as graph_queries
-from graph.connection import GraphUnavailable
+from graph.connection import GraphTimeout, GraphUnavailable
 
 
 def _record_or_404(request, uuid) -> Record:
@@ -175,6 +176,7 @@ def _export_response(bundle: exports.Bundle, fmt: str, name: str) -> HttpRespons
     return response
 
 
+@rate_limited("exports")
 def export_entity(request, uuid, fmt):
     """An entity's neighbourhood (records within `?depth=` 1 or 2 hops, from Neo4j)."""
     entity = get_object_or_404(selectors.public_entities(), uuid=uuid)
@@ -186,6 +188,9 @@ def export_entity(request, uuid, fmt):
         return HttpResponseBadRequest("depth: 1 or 2.")
     try:
         uids = graph_queries.neighbourhood(str(entity.uuid), depth=depth)
+    except GraphTimeout:
+        return HttpResponse("This neighbourhood took too long to collect: try depth=1.", status=503,
+                            content_type="text/plain")
     except GraphUnavailable:
         return HttpResponse("The graph is unavailable right now; try again shortly.", status=503,
                             content_type="text/plain")
@@ -194,6 +199,7 @@ def export_entity(request, uuid, fmt):
     return _export_response(bundle, fmt, entity.key or str(entity.uuid)[:8])
 
 
+@rate_limited("exports")
 def export_search(request, fmt):
     """The entities matching `?q=` with their published records."""
     q = request.GET.get("q", "").strip()
