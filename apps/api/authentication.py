@@ -3,6 +3,7 @@ login (django-axes): once an address or a username has failed too often, even th
 password is refused until the cool-off ends, with an answer that says so."""
 from django.conf import settings
 from rest_framework import exceptions
+from drf_spectacular.authentication import BasicScheme
 from rest_framework.authentication import BasicAuthentication
 
 
@@ -26,3 +27,9 @@ class ThrottledBasicAuthentication(BasicAuthentication):
                     wait=cooloff.total_seconds() if cooloff else None,
                 ) from None
             raise
+
+
+class ThrottledBasicScheme(BasicScheme):
+    """The OpenAPI schema describes it as the plain HTTP Basic scheme it is."""
+
+    target_class = ThrottledBasicAuthentication

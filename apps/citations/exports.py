@@ -11,7 +11,7 @@ FollowTheMoney mapping (built with the followthemoney package's model, FtM 4)
 | organization           | Organization                                | |
 | country                | PublicBody (`country`, `jurisdiction`)      | a country entity stands for its state (data/casestudy/README.md); FtM has no Country schema |
 | site                   | Address (`full`, `country`)                 | border crossings, airports, ports |
-| source                 | Article (news) / HyperText / PlainText (`title`, `publisher`, `publishedAt`, `sourceUrl`, `contentHash`) | all are Documents |
+| source                 | Article (news) / HyperText / PlainText (`title`, `publisher`, `author`, `publishedAt`, `sourceUrl`, `language`) | all are Documents |
 | ownership, state control | Control (controller, controlled, `controlType` "state control") | `state_control` in attributes |
 | ownership              | Ownership (owner, asset, percentage)        | `role` says when it is indirect |
 | role                   | Directorship (company) / Membership (other) | `role` from attributes |
@@ -162,10 +162,12 @@ def _ftm_entity(e: Entity) -> EntityProxy:
 def _ftm_source(s: Source) -> EntityProxy:
     # Article for news; a primary source or a dataset is a web document (HyperText) or, with
     # no URL, the stored text (PlainText). FtM's plain Document needs a file name we do not have.
+    # Our content hash (SHA-256 of the text) is left out: FtM's contentHash is the SHA-1 of a
+    # file in an archive, another thing.
     schema = "Article" if s.source_type == Source.SourceType.ARTICLE else ("HyperText" if s.url else "PlainText")
     props = {"title": [s.title]}
     for name, value in (("publisher", s.publisher), ("author", s.author), ("publishedAt", s.published),
-                        ("sourceUrl", s.url), ("language", s.language), ("contentHash", s.content_hash)):
+                        ("sourceUrl", s.url), ("language", s.language)):
         if value:
             props[name] = [value]
     return _ftm_make(schema, _id(s), props)
