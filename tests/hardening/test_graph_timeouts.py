@@ -63,3 +63,10 @@ def _seconds(duration: str) -> float:
 def test_the_embedded_server_stops_any_transaction_longer_than_its_timeout(neo4j_server, settings):
     rows = run("SHOW SETTINGS YIELD name, value WHERE name = 'db.transaction.timeout' RETURN value")
     assert len(rows) == 1 and _seconds(rows[0]["value"]) == _seconds(settings.NEO4J_TX_TIMEOUT) > 0
+
+
+def test_the_api_path_finder_takes_fewer_steps_when_asked(client):
+    a, b = make_entity("A Ltd"), make_entity("B Ltd")
+    make_published_record(a, b)
+    body = client.get("/api/paths/", {"from": str(a.uuid), "to": str(b.uuid), "max_hops": "9"}).json()
+    assert body == {"max_hops": ["A whole number of steps from 1 to 6."]}
