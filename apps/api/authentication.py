@@ -2,8 +2,8 @@
 login (django-axes): once an address or a username has failed too often, even the right
 password is refused until the cool-off ends, with an answer that says so."""
 from django.conf import settings
-from rest_framework import exceptions
 from drf_spectacular.authentication import BasicScheme
+from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
 

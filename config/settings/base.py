@@ -1,8 +1,10 @@
 """Settings shared by every environment. Values come from the environment."""
 import datetime
+import re
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -82,12 +84,12 @@ AXES_VERBOSE = False
 # number of proxies you run, or clients can forge their address.
 VENDORGRAPH_NUM_PROXIES = env_int("VENDORGRAPH_NUM_PROXIES", 0)
 # Per client address on the expensive public pages; over the limit: 429 with Retry-After.
-VENDORGRAPH_PAGE_RATES = {
-    "paths": env_str("RATE_PATHS", "20/min"),
-    "exports": env_str("RATE_EXPORTS", "10/min"),
-    "connections": env_str("RATE_CONNECTIONS", "60/min"),
-    "suggest": env_str("RATE_SUGGEST", "120/min"),
-}
+_PAGE_RATE_VARIABLES = {"paths": ("RATE_PATHS", "20/min"), "exports": ("RATE_EXPORTS", "10/min"),
+                        "connections": ("RATE_CONNECTIONS", "60/min"), "suggest": ("RATE_SUGGEST", "120/min")}
+VENDORGRAPH_PAGE_RATES = {scope: env_str(name, default) for scope, (name, default) in _PAGE_RATE_VARIABLES.items()}
+for _scope, (_name, _default) in _PAGE_RATE_VARIABLES.items():
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", VENDORGRAPH_PAGE_RATES[_scope]):
+        raise ImproperlyConfigured(f"{_name}={VENDORGRAPH_PAGE_RATES[_scope]!r} is not a rate (use e.g. {_default})")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -152,7 +154,7 @@ NEO4J_URL = env_str("NEO4J_URL", f"bolt://neo4j:neo4j@{NEO4J_BOLT_HOST}:{NEO4J_B
 NEOMODEL_NEO4J_BOLT_URL = NEO4J_URL
 # Seconds a page's or the API's traversal may run before Neo4j stops it (the driver's
 # per-query timeout); the page then asks for fewer steps, the API answers 503.
-NEO4J_QUERY_TIMEOUT = float(env_str("NEO4J_QUERY_TIMEOUT", "10"))
+NEO4J_QUERY_TIMEOUT = env_int("NEO4J_QUERY_TIMEOUT", 10)
 # The local embedded server's own limit for any transaction (db.transaction.timeout), a
 # backstop for whatever sets no timeout of its own; long enough for the sync's batches.
 NEO4J_TX_TIMEOUT = env_str("NEO4J_TX_TIMEOUT", "120s")
