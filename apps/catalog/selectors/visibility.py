@@ -57,6 +57,9 @@ def public_aliases() -> QuerySet[Alias]:
 def public_alias_names(entity: Entity) -> list[str]:
     """The names of `entity` that may be shown (and searched) wherever the entity is: the
     reviewed ones. (The graph projects these; the entity's own state is checked there.)"""
+    cached = getattr(entity, "_prefetched_objects_cache", {}).get("aliases")
+    if cached is not None:  # a rebuild prefetches every entity's names
+        return [a.name for a in cached if a.workflow == PUBLISHED]
     return list(entity.aliases.filter(workflow=PUBLISHED).values_list("name", flat=True))
 
 
