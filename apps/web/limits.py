@@ -7,7 +7,7 @@ client is the N-th address from the right; whatever the client wrote further lef
 claim and is ignored. With 0 proxies the header is ignored entirely: a client cannot change its
 identity (and so its allowance) by sending a different `X-Forwarded-For` with each request.
 
-**Limiter** (`limit_hit`): a fixed-window counter per (scope, client) in the shared cache
+**Limiter** (`limit_hit`): a sliding-window counter per (scope, client) in the shared cache
 (Redis), so that every web process counts against one allowance. When the cache cannot be
 reached the request is allowed and a warning logged (fail open: the limits protect capacity,
 not secrets, and reading must survive a Redis outage).
@@ -28,6 +28,7 @@ from django.template.loader import render_to_string
 log = logging.getLogger(__name__)
 
 _KEY_PREFIX = "ratelimit"
+_now = time.time  # the clock (a test moves it to a window's edge)
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -58,25 +59,33 @@ def rate_parse(rate: str) -> tuple[int, int]:
 
 
 def limit_hit(*, scope: str, ident: str, rate: str) -> float | None:
-    """Count one request of `ident` against `rate` in `scope`; None if allowed, else the
-    seconds until the window resets (for Retry-After)."""
+    """Count one request of `ident` against `rate` in `scope`; None if allowed, else about
+    how many seconds to wait (for Retry-After).
+
+    A sliding window, estimated from two fixed ones: the requests of the current window plus
+    the previous window's, weighted by how much of it still lies within the last period. So a
+    burst is refused the same way whether or not it straddles a window's edge (a plain fixed
+    window would grant a fresh allowance at each edge). Refused requests count too: a client
+    that keeps hammering stays refused until it slows down."""
     count, seconds = rate_parse(rate)
-    now = time.time()
-    window = int(now // seconds)
-    key = f"{_KEY_PREFIX}:{scope}:{ident}:{seconds}:{window}"
+    window, elapsed = divmod(_now(), seconds)
+    base = f"{_KEY_PREFIX}:{scope}:{ident}:{seconds}"
+    key = f"{base}:{int(window)}"
     try:
-        cache.add(key, 0, timeout=seconds + 1)
+        # Kept two periods: the next window still reads this one as its previous.
+        cache.add(key, 0, timeout=2 * seconds + 1)
         try:
-            used = cache.incr(key)
+            current = cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=seconds + 1)
-            used = 1
+            cache.set(key, 1, timeout=2 * seconds + 1)
+            current = 1
+        previous = cache.get(f"{base}:{int(window) - 1}", 0)
     except Exception as exc:  # noqa: BLE001 - redis-py raises several connection errors
         log.warning("Rate limit %s: cache unavailable, allowing the request: %s", scope, exc)
         return None
-    if used <= count:
+    if previous * (1 - elapsed / seconds) + current <= count:
         return None
-    return max((window + 1) * seconds - now, 1.0)
+    return max(seconds - elapsed, 1.0)
 
 
 def limits_reset() -> None:

@@ -34,3 +34,18 @@ def test_other_pages_and_other_clients_keep_their_allowance(redis_server, client
     assert client.get("/search/suggest/?q=acme").status_code == 429
     assert client.get("/search/suggest/?q=acme", REMOTE_ADDR="127.0.0.2").status_code == 200
     assert client.get("/paths/").status_code == 200
+
+
+def test_a_burst_across_the_edge_of_a_minute_is_still_refused(redis_server, client, settings, monkeypatch):
+    from apps.web import limits
+
+    settings.VENDORGRAPH_PAGE_RATES = {**settings.VENDORGRAPH_PAGE_RATES, "suggest": "2/min"}
+    clock = [1_800_000_059.5]  # half a second before a minute's edge
+    monkeypatch.setattr(limits, "_now", lambda: clock[0])
+    codes = []
+    for _ in range(3):
+        codes.append(client.get("/search/suggest/?q=acme").status_code)
+        clock[0] += 0.4
+    assert codes == [200, 200, 429]
+    clock[0] += 60
+    assert client.get("/search/suggest/?q=acme").status_code == 200, "a minute later the allowance is back"
