@@ -352,7 +352,8 @@ class _FtmImport:
         if item is None or item.entity is None:
             entity, how = self._strong_match(row, kind, identifiers)
             if entity is None and kind == EntityKind.COUNTRY:  # a BODS `state`: the country we have
-                entity = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=row.attributes.get("iso_code", "")).first()
+                iso = row.attributes.get("iso_code", "")
+                entity = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
                 how = "iso_code" if entity is not None else ""
             if entity is None and self.join_exact_names:
                 entity = self._exact(kind=kind, name=name)

@@ -94,7 +94,8 @@ def test_a_declared_unknown_owner_is_kept_with_its_reason_and_no_person_invented
     assert not Entity.objects.filter(kind="person").exists() and not Record.objects.exists()
     opaque = Entity.objects.get(name="Opaque Holdings SA")
     fact = Fact.objects.get(entity=opaque, field="beneficial owner")
-    assert fact.value.startswith("unknown person: subjectUnableToConfirmOrIdentifyBeneficialOwner — The subject entity")
+    assert fact.value.startswith(
+        "unknown person: subjectUnableToConfirmOrIdentifyBeneficialOwner — The subject entity")
     assert fact.citations.get().found
 
 

@@ -156,3 +156,24 @@ def test_the_parser_reads_written_dates():
     assert parse_date("2021-03", column="d") == "2021-03"
     with pytest.raises(ValueError):
         parse_date("Updated:", column="d")
+
+
+def test_the_upload_page_takes_a_list_with_its_mapping_and_names_a_bad_mapping(lists, as_user, alice, tmp_path):
+    from django.urls import reverse
+
+    client = as_user(alice)
+    bad = tmp_path / "bad.yml"
+    bad.write_text((MAPPINGS / "us_ndaa_section_889.yml").read_text().replace("topics:", "colour:"))
+
+    def upload(mapping):
+        with open(LISTS / "us_ndaa_section_889.csv", "rb") as handle, open(mapping, "rb") as yml:
+            return client.post(reverse("ingest:job_new"), {"file": handle, "mapping": yml, "format": "csv",
+                                                           "dataset": ""})
+
+    refused = upload(bad)
+    assert refused.status_code == 200 and "Company has no property &#x27;colour&#x27;" in refused.content.decode()
+    assert not ImportJob.objects.exists()
+    accepted = upload(MAPPINGS / "us_ndaa_section_889.yml")
+    job = ImportJob.objects.get()
+    assert accepted.status_code == 302 and (job.format, job.dataset) == ("csv", "us_ndaa_section_889")
+    assert job.options["mapping_name"] == "us_ndaa_section_889.yml"

@@ -73,7 +73,8 @@ def mapping_load(*, text: str, name: str) -> dict:
         if schema is None:
             raise MappingError(f"{where}.schema: unknown FollowTheMoney schema {entry.get('schema')!r}")
         find = entry.get("find")
-        if find is not None and not (isinstance(find, dict) and find.get("column") and isinstance(find.get("names"), list)):
+        if find is not None and not (isinstance(find, dict) and find.get("column")
+                                     and isinstance(find.get("names"), list)):
             raise MappingError(f"{where}.find: needs `column` and a list of `names`")
         properties = entry.get("properties") or {}
         if not isinstance(properties, dict) or not properties:

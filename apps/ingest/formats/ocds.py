@@ -144,8 +144,8 @@ def parse(path: Path, options: dict, *, notes: list[str] | None = None):
                 error = errors[0]
                 where = pointer + "".join(f"/{jsonpos.escape(str(p))}" for p in error.absolute_path)
                 line, raw = row_at(where)
-                yield ftm.Row(line=line, raw=raw, refusal=(where or "/", f"not OCDS 1.1: {error.message}"
-                                                           + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")))
+                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+                yield ftm.Row(line=line, raw=raw, refusal=(where or "/", f"not OCDS 1.1: {error.message}{more}"))
                 continue
             if notes is not None:
                 _unknown_keys(release, schema, pointer, notes, schema)
@@ -220,7 +220,8 @@ def _rows(ocid: str, release: dict, latest_first, row_at):
                           "roles": sorted(roles)}
         yield row
     tender = release.get("tender") or {}
-    procedure = " — ".join(str(v) for v in (tender.get("procurementMethod"), tender.get("procurementMethodDetails")) if v)
+    method = (tender.get("procurementMethod"), tender.get("procurementMethodDetails"))
+    procedure = " — ".join(str(v) for v in method if v)
     contract_id = f"{ocid}/tender"
     if buyer and str(buyer) in party_ids:
         props = {"authority": [party_ids[str(buyer)]], "title": [tender.get("title") or ocid]}

@@ -19,8 +19,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--format", default="ftm", choices=list(NAMES))
-        parser.add_argument("--mapping", help="The mapping file of a CSV list (e.g. data/mappings/us_fcc_covered_list.yml).")
-        parser.add_argument("--dataset", help="The dataset's name (default: the file name).")
+        parser.add_argument("--mapping",
+                            help="The mapping file of a CSV list (e.g. data/mappings/us_fcc_covered_list.yml).")
+        parser.add_argument("--dataset", help="The dataset's name (default: the file name; 'ocds' for OCDS; a "
+                                              "list's mapping names its own).")
         parser.add_argument("--publisher", default="")
         parser.add_argument("--licence", default="")
         parser.add_argument("--url", default="")
