@@ -254,7 +254,8 @@ class _FtmImport:
             _finish(job, ImportJob.Status.CANCELLED)
             return
         with transaction.atomic(), touches_coalesced():
-            self._end_missing()
+            if getattr(self.reader, "COMPLETE_EXPORT", True):
+                self._end_missing()
             match_candidates_propose(job=job)
             if job.publish:
                 self._publish()

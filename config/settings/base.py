@@ -264,4 +264,4 @@ VENDORGRAPH_IMPORT_UPLOAD_MAX = env_int("VENDORGRAPH_IMPORT_UPLOAD_MAX", 200 * 1
 # Rows written per database transaction.
 VENDORGRAPH_IMPORT_CHUNK = env_int("VENDORGRAPH_IMPORT_CHUNK", 500)
 # Where bin/setup keeps the OCDS and BODS schemas (read offline by the importers).
-VENDORGRAPH_SCHEMA_DIR = env_str("VENDORGRAPH_SCHEMA_DIR", str(VAR_DIR / "schemas"))
+VENDORGRAPH_SCHEMA_DIR = env_str("VENDORGRAPH_SCHEMA_DIR", str(BASE_DIR / "var" / "schemas"))

@@ -73,6 +73,7 @@ def test_section_889_bans_the_same_five_vendors_by_the_us_congress(lists, import
     job = import_list("us_ndaa_section_889")
 
     assert job.status == ImportJob.Status.DONE and job.rows_refused == 0
+    assert job.unmapped["matched"] == {"exact name (the mapping's match: exact-name)": 5}
     for name in ("Huawei Technologies Company", "ZTE Corporation", "Hytera Communications Corporation",
                  "Hangzhou Hikvision Digital Technology Company", "Dahua Technology Company"):
         assert Entity.objects.filter(name=name).count() == 1  # both lists name one vendor
@@ -177,3 +178,14 @@ def test_the_upload_page_takes_a_list_with_its_mapping_and_names_a_bad_mapping(l
     job = ImportJob.objects.get()
     assert accepted.status_code == 302 and (job.format, job.dataset) == ("csv", "us_ndaa_section_889")
     assert job.options["mapping_name"] == "us_ndaa_section_889.yml"
+
+
+def test_two_lists_join_one_vendor_only_because_their_mappings_ask_for_exact_names(lists, import_list, tmp_path):
+    import_list("us_fcc_covered_list")
+    mapping = tmp_path / "us_ndaa_section_889.yml"
+    mapping.write_text((MAPPINGS / "us_ndaa_section_889.yml").read_text().replace("match: exact-name", ""))
+
+    job = import_list("us_ndaa_section_889", mapping=mapping)
+
+    assert job.entities_created == 6 and not job.unmapped.get("matched")  # 5 companies + the Congress
+    assert Entity.objects.filter(name="Huawei Technologies Company").count() == 2

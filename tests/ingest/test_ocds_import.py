@@ -41,6 +41,7 @@ def test_the_record_then_the_award_release_make_one_award_of_179568_mxn(jalisco,
     assert first.status == second.status == ImportJob.Status.DONE and not first.rows_refused + second.rows_refused
     assert first.dataset == second.dataset == "ocds"
     assert Entity.objects.count() == parties  # no duplicate party
+    assert not second.entities_ended and not second.records_ended  # a release is not a complete export
     assert Record.objects.count() == awards  # no duplicate award or contract
     compucad = Entity.objects.get(name="COMPUCAD, S.A. DE C.V.")
     assert compucad.kind == "company" and compucad.identifiers["registrationNumber"] == "PROV-GOB-JAL-P00716"

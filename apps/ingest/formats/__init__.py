@@ -5,6 +5,9 @@ machinery in apps.ingest.services, which every format feeds the same way:
     parse(path, options) -> iterator of ftm.Row   (each with its line and exact text)
     check(path, options) -> Checked               (counts, ids, refused rows, notes)
 
+A format whose files are increments, not complete exports (OCDS, BODS), sets
+COMPLETE_EXPORT = False: items missing from a file are then not ended.
+
 A row's data is a FollowTheMoney entity (a dict) validated by `ftm.validate_data`, so one
 writer and one set of rules serve every format. A format names its own default dataset
 and file suffix, and whether a mapping file is needed.

@@ -31,6 +31,9 @@ from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, 
 
 SUFFIX = ".json"
 NEEDS_MAPPING = False
+# A file is not a complete export: statements are published incrementally; a record ends by its own closed statement, so
+# items missing from it are not "no longer listed".
+COMPLETE_EXPORT = False
 SCHEMA_FILES = ("statement", "components", "entity-record", "person-record", "relationship-record")
 CONTROL_TYPES = {"votingRights", "appointmentOfBoard", "otherInfluenceOrControl", "seniorManagingOfficial",
                  "settlor", "trustee", "protector", "boardMember", "boardChair", "controlViaCompanyRulesOrArticles",

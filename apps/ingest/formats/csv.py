@@ -175,14 +175,14 @@ def _map_row(mapping: dict, cells: dict[str, str], line: int, raw: str):
             del pending[key]
             progressed = True
             try:
-                yield from _map_entry(key, entry, cells, line, raw, made)
+                yield from _map_entry(key, entry, cells, line, raw, made, mapping.get("dataset") or "csv")
             except ValueError as exc:
                 yield ftm.Row(line=line, raw=raw, refusal=exc.args)
         if not progressed:
             raise MappingError("the mapping's entities refer to each other in a circle")
 
 
-def _map_entry(key: str, entry: dict, cells: dict, line: int, raw: str, made: dict):
+def _map_entry(key: str, entry: dict, cells: dict, line: int, raw: str, made: dict, prefix: str):
     found = [None]
     if entry.get("find"):
         text = cells.get(entry["find"]["column"], "")
@@ -205,8 +205,10 @@ def _map_entry(key: str, entry: dict, cells: dict, line: int, raw: str, made: di
             keys += [combo[p] for p in sorted(combo)]
             if not any(k for k in keys):
                 keys = [raw]
-            digest = hashlib.sha1("\x1f".join([key, *keys]).encode()).hexdigest()[:20]
-            data = {"id": f"{key}-{digest}", "schema": entry["schema"], "properties": properties}
+            # The mapping's dataset is part of the id: two lists naming one company the same way
+            # join only where a mapping says so (`match: exact-name`), never by a shared id.
+            digest = hashlib.sha1("\x1f".join([prefix, key, *keys]).encode()).hexdigest()[:20]
+            data = {"id": f"{prefix}-{key}-{digest}", "schema": entry["schema"], "properties": properties}
             row = entity_row(line, raw, data)
             if not row.refusal:
                 made.setdefault(key, []).append(row.id)

@@ -27,6 +27,9 @@ from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, 
 
 SUFFIX = ".json"
 NEEDS_MAPPING = False
+# A file is not a complete export: a release package carries some releases of some processes, not the whole dataset, so
+# items missing from it are not "no longer listed".
+COMPLETE_EXPORT = False
 PUBLIC_ROLES = {"buyer", "procuringEntity", "payer"}
 SUPPLIER_ROLES = {"supplier", "tenderer", "payee"}
 PACKAGE_KEYS = {"uri", "version", "extensions", "publishedDate", "publisher", "license", "publicationPolicy",
