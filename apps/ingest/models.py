@@ -158,3 +158,16 @@ class MatchCandidate(models.Model):
 
     def __str__(self):
         return f"{self.entity} ~ {self.candidate} ({self.score:.0f})"
+
+
+class TrustedDataset(models.Model):
+    """A dataset whose later imports publish what they import, as the reviewer who trusted it
+    (under the usual publishing rules)."""
+
+    dataset = models.CharField(max_length=200, unique=True)
+    trusted_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, related_name="+")
+    trusted_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+
+    def __str__(self):
+        return self.dataset

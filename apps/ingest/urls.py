@@ -10,6 +10,7 @@ urlpatterns = [
     path("imports/<uuid:uuid>/", views.job_detail, name="job"),
     path("imports/<uuid:uuid>/cancel/", views.job_cancel, name="job_cancel"),
     path("imports/<uuid:uuid>/publish/", views.job_publish, name="job_publish"),
+    path("imports/<uuid:uuid>/trust/", views.job_trust, name="job_trust"),
     path("matches/", views.matches, name="matches"),
     path("matches/<int:pk>/", views.match_judge, name="match_judge"),
 ]

@@ -13,9 +13,10 @@ from apps.curation.forms import errors_to_form
 from apps.curation.views import curator_required
 from apps.ingest.forms import ImportForm
 from apps.curation import roles
-from apps.ingest.models import ImportJob, MatchCandidate
+from apps.ingest.models import ImportJob, MatchCandidate, TrustedDataset
 from apps.ingest.selectors import match_judged, match_queue
-from apps.ingest.services import ImportRefused, import_job_cancel, import_job_create, import_job_publish, match_decide
+from apps.ingest.services import (ImportRefused, dataset_trust, import_job_cancel, import_job_create,
+                                  import_job_publish, match_decide)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ def job_detail(request, uuid):
     template = "ingest/_progress.html" if request.htmx else "ingest/job_detail.html"
     return render(request, template, {"job": job, "refused": job.refused_rows.all()[:200],
                                       "dangling": job.dangling_refs.all()[:200],
-                                      "can_publish": request.user.has_perm("catalog.publish_record")})
+                                      "can_publish": request.user.has_perm("catalog.publish_record"),
+                                      "trusted": TrustedDataset.objects.filter(dataset=job.dataset).first()})
 
 
 @require_POST
@@ -108,3 +110,18 @@ def match_judge(request, pk):
     else:
         messages.success(request, f"Recorded: {names[0]} / {names[1]}: {MatchCandidate.Status(verdict).label}.")
     return redirect("ingest:matches")
+
+
+@require_POST
+@curator_required
+def job_trust(request, uuid):
+    job = get_object_or_404(ImportJob, uuid=uuid)
+    trusted = request.POST.get("trusted") == "1"
+    try:
+        dataset_trust(user=request.user, dataset=job.dataset, trusted=trusted)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{job.dataset}: " + ("its later imports publish directly." if trusted
+                                                          else "its later imports arrive as drafts."))
+    return redirect("ingest:job", uuid=job.uuid)

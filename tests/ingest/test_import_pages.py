@@ -105,3 +105,20 @@ def test_a_sanction_missing_from_a_newer_export_shows_as_ended_with_its_line(zal
 
     assert "Ended: no longer listed in zala since" in page and f"line {gone + 1}" in page
     assert "dataset, CC BY-NC 4.0, retrieved" in page
+
+
+@pytest.mark.django_db
+def test_a_trusted_datasets_later_imports_publish_directly_as_the_reviewer_who_trusted_it(
+        zala_path, run_import, as_user, alice, bob, tmp_path):
+    job = run_import(zala_path, user=alice)
+    as_user(alice).post(reverse("ingest:job_trust", args=[job.uuid]), {"trusted": "1"})
+    assert not Record.objects.filter(workflow="published").exists()  # an editor cannot trust
+    as_user(bob).post(reverse("ingest:job_trust", args=[job.uuid]), {"trusted": "1"})
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text(zala_path.read_text(encoding="utf-8").replace('"percentage": ["49"]', '"percentage": ["60"]'),
+                     encoding="utf-8")
+
+    run_import(newer, user=alice)
+
+    assert not Record.objects.exclude(workflow="published").exists()
+    assert Record.history.filter(history_change_reason__startswith="published", history_user=bob).count() == 58

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ingest', '0002_match_candidates'),
+        ('ingest', '0002_matches_and_trusted_datasets'),
     ]
 
     operations = [

@@ -1,0 +1,57 @@
+"""manage.py ingest_bench [--n 3000] [--graph]: synthesise an FtM file, import it, print the figures.
+
+It writes into the configured database, so it refuses one that already holds entities: run it
+on a database of its own, e.g. VENDORGRAPH_VAR_DIR=var/bench-ingest (migrate first)."""
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.catalog.models import Entity
+from apps.ingest.bench import synthesize
+from apps.ingest.services import import_job_create, import_job_run
+
+
+class Command(BaseCommand):
+    help = "Benchmark the FtM import: objects/s into the store of record, time until the graph is in sync, peak memory."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--n", type=int, default=3000, help="objects in the synthetic file")
+        parser.add_argument("--graph", action="store_true",
+                            help="then drain the outbox into Neo4j (NEO4J_URL) and check parity, timed")
+
+    def handle(self, *args, n, graph, **options):
+        if Entity.objects.exists():
+            raise CommandError("This database already holds entities: run the benchmark on one of its own, e.g. "
+                               "VENDORGRAPH_VAR_DIR=var/bench-ingest manage.py migrate && "
+                               "VENDORGRAPH_VAR_DIR=var/bench-ingest manage.py ingest_bench")
+        user, _ = get_user_model().objects.get_or_create(username="ingest-bench", defaults={"is_superuser": True})
+        if not user.is_superuser:
+            raise CommandError("The user ingest-bench exists and is not an admin.")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bench.ftm.jsonl"
+            counts = synthesize(path, n=n)
+            total = sum(counts.values())
+            self.stdout.write(f"synthesised {total} objects: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            job = import_job_create(user=user, path=path, dataset="bench")
+            started = time.perf_counter()
+            job = import_job_run(job=job)
+            seconds = time.perf_counter() - started
+        self.stdout.write(f"store of record: {job.entities_created} entities, {job.records_created} records, "
+                          f"{job.rows_refused} refused, in {seconds:.1f} s = {total / seconds:.0f} objects/s")
+        if graph:
+            from apps.sync.parity import parity_check
+            from apps.sync.selectors import sync_lag
+            from apps.sync.services import outbox_drain
+
+            started = time.perf_counter()
+            while sync_lag().pending:
+                outbox_drain()
+            report = parity_check()
+            self.stdout.write(f"graph in sync {time.perf_counter() - started:.1f} s after the store finished; "
+                              f"parity {'clean' if not report.differences else f'{len(report.differences)} differences'}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.stdout.write(f"peak memory of this process: {peak:.0f} MB")
