@@ -15,6 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from apps.articles import countries
 from apps.articles.nlp import Analysis
@@ -51,6 +52,9 @@ class Mention:
 _TOKEN = re.compile(r"[^\W_]+(?:[-.&'’][^\W_]+)*")
 _CONNECTORS = {"of", "the", "and", "for", "in", "de", "du", "la", "le", "der", "von", "van", "on", "to", "&", "del"}
 _MAX_WINDOW = 7
+_TRAILING_PARENS = re.compile(r"\s*\([^)]*\)\s*$")
+_LEGAL_FORMS = {"co", "ltd", "co ltd", "limited", "company limited", "inc", "corp", "corporation", "company", "plc",
+                "llc", "gmbh", "ag", "sa", "group"}
 _FUZZY_MIN = 86.0
 
 
@@ -177,13 +181,17 @@ def _best(span: str, norm: str, hits, names: dict[int, str], alias_names: dict[i
                 quality = 100.0 if span == candidate or (span.isupper() and span == candidate.upper()) else 0.0
             elif cand_norm == norm:
                 quality = 100.0
-            elif cand_norm.startswith(norm + " ") and " " not in cand_norm[len(norm) + 1:]:
-                quality = 90.0  # the name without a trailing acronym or legal form
+            elif normalize_name(_TRAILING_PARENS.sub("", candidate)) == norm or (
+                    cand_norm.startswith(norm + " ") and cand_norm[len(norm) + 1:] in _LEGAL_FORMS):
+                quality = 95.0  # the name without its acronym in brackets or its legal form
             else:
                 quality = fuzz.ratio(norm, cand_norm)
-                # Misspellings keep the first letter and the length ("Nuotech", "Nuctek").
-                if norm[0] != cand_norm[0] or abs(len(norm) - len(cand_norm)) > 2:
+                # Misspellings keep the first letters and the length ("Nuotech", "Nuctek"):
+                # one or two edits, by the length of the name.
+                if norm[:2] != cand_norm[:2] or abs(len(norm) - len(cand_norm)) > 2:
                     quality = 0.0
+                elif Levenshtein.distance(norm, cand_norm) <= (1 if len(cand_norm) < 6 else 2):
+                    quality = max(quality, 88.0)
             if quality >= _FUZZY_MIN and (best is None or quality > best[1]):
                 best = (hit.entity_id, quality)
     return best
