@@ -115,6 +115,8 @@ def proposal_decide(request, uuid, pk, action):
             messages.success(request, f"Draft record “{record}” saved with its quote: it is in the review queue.")
     except ValidationError as exc:
         messages.error(request, _errors(exc))
+    except PermissionDenied as exc:  # e.g. an editor citing a published record: a reviewer must
+        messages.error(request, str(exc))
     return redirect(reverse("articles:detail", kwargs={"uuid": uuid}) + f"#proposal-{pk}")
 
 
