@@ -221,7 +221,7 @@ def _roles(parties, text, s_start, s_end):
         person = min(people, key=lambda p: abs(p.start - t_end) if p.start >= t_end else abs(t_start - p.end))
         org = None
         # "<title> of/at X", "X's <title>", "X <title>"
-        after = [p for p in orgs if p.start >= t_end and re.fullmatch(r"\s+(?:of|at|in)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}",
+        after = [p for p in orgs if p.start >= t_end and re.fullmatch(r"\s+(?:of|at|in|for)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}",
                                                                       text[t_end:p.start] + " ")]
         before = [p for p in orgs if p.end <= t_start and re.fullmatch(r"(?:['’]s)?\s+(?:[\w-]+\s+)?",
                                                                        text[p.end:t_start])]
