@@ -84,6 +84,13 @@ def _candidates(text: str) -> list[tuple[int, int]]:
                     break
             elif word_j.lower() not in _CONNECTORS:
                 break
+        # "the airport in Genoa", "tax authorities in Rzeszów": common nouns, then in/of/at and a name.
+        if i >= 2 and tokens[i - 1][2] in ("in", "of", "at") and tokens[i - 2][2].islower():
+            for back in (2, 3):
+                if i - back >= 0 and all(t[2].islower() and t[2] not in _CONNECTORS for t in tokens[i - back:i - 1]) \
+                        and not text[tokens[i - back][0]:start].count("\n") \
+                        and not text[tokens[i - back][0]:start].strip(" \u00a0").count(","):
+                    spans.add((tokens[i - back][0], tokens[i][1]))
     return sorted(spans)
 
 
@@ -155,8 +162,11 @@ def _head_nouns(text: str, chosen: list[tuple[int, int, int]], names: dict[int, 
 
 
 def _inverted(span: str) -> str:
-    """"<Country adjective> <noun>" as "<Noun> of <Country>", or ""."""
+    """"<Country adjective> <noun>" as "<Noun> of <Country>", "<noun> in <Place>" as
+    "<Place> <noun>", or ""."""
     words = span.split()
+    if len(words) == 3 and words[0].islower() and words[1] in ("in", "of", "at") and words[2][:1].isupper():
+        return f"{words[2]} {words[0]}"
     if len(words) != 2 or not words[1].islower():
         return ""
     code = countries.country_code(words[0])

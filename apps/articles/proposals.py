@@ -34,12 +34,13 @@ SIGNALS = {
     RecordKind.OWNERSHIP: r"(?:state-)?owned|owns|owner|controll?(?:ed|s)|parent company|subsidiar(?:y|ies)|"
                           r"stake|shareholder",
     RecordKind.ROLE: r"president|head|spokes(?:person|man|woman)|chair(?:man|woman|person)?|ceo|director|"
-                     r"secretary|minister|chief|representative|founder",
+                     r"secretary|minister|chief|representative|founder|researcher|analyst|professor|adviser|"
+                     r"advisor|ambassador|manager|editor|member",
     RecordKind.COURT_CASE: r"courts?|appeal(?:s|ed)?|annul(?:led|ment|s)?|lawsuit|sued|ruling",
 }
 _SIGNAL = {kind: re.compile(rf"\b(?:{pattern})\b", re.I) for kind, pattern in SIGNALS.items()}
 _ANAPHOR = re.compile(r"\b(?:[Tt]he|[Tt]hat|[Tt]his|[Ii]ts)\s+(?:(?!company|firm)[\w-]+\s+){0,2}(?:company|firm|manufacturer|vendor)\b"
-                      r"(?!\s+[A-Z\"“])|\b[Ii]ts(?=\s+(?:parent|president|head|owner|subsidiar))"
+                      r"|\b[Ii]ts(?=\s+(?:parent|president|head|owner|subsidiar))"
                       r"|^It(?=\s+(?:\w+\s+)?(?:sold|won|signed|supplied|donated|bought|delivered)\b)")
 _ATTRIBUTION = re.compile(r"(?:according to|reported by|quoted by|told)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}$", re.I)
 _BANKISH = re.compile(r"\b(bank|fund|lender|credit)\b", re.I)
@@ -97,7 +98,13 @@ def propose(text: str, sentences: list[tuple[int, int]], mentions: list[Mention]
         if vendor is not None:
             for a in _ANAPHOR.finditer(sentence):
                 start, end = s_start + a.start(), s_start + a.end()
-                if not any(start < p.end and p.start < end for p in parties):
+                # "the company Huawei" names its company: no reference to the main one.
+                apposition = any(p.kind in (C, ORG) and p.start >= end and not text[end:p.start].strip(" \"“”")
+                                 for p in parties)
+                inside_anaphor = [p for p in parties if start < p.end and p.start < end]
+                if not apposition and all(p.adjective for p in inside_anaphor):
+                    # "the controversial Chinese company": the adjective describes the company.
+                    parties = [p for p in parties if p not in inside_anaphor]
                     parties.append(Party(start, end, vendor.name, vendor.kind, vendor.entity_id, vendor.entity_uuid,
                                          anaphor=True))
         parties.sort(key=lambda p: p.start)
@@ -141,11 +148,11 @@ def propose(text: str, sentences: list[tuple[int, int]], mentions: list[Mention]
 
 
 def _signals(sentence: str):
-    """(kind, first match) for each kind signalled in the sentence, in reading order."""
+    """(kind, match) for every signal in the sentence, in reading order ("it sold X to A,
+    and Y was sold to B" gives two)."""
     found = []
     for kind, pattern in _SIGNAL.items():
-        m = pattern.search(sentence)
-        if m:
+        for m in pattern.finditer(sentence):
             found.append((m.start(), kind, m))
     return [(kind, m) for _, kind, m in sorted(found, key=lambda f: f[0])]
 
@@ -202,9 +209,28 @@ def _assign(kind, pos, signal, parties, vendor, text, s_start, s_end):
     other = _nearest(parties, pos, counterpart_kinds, exclude={target.key})
     if other is None:
         return []
+    others = [other] + _coordinated(other, parties, text)
     if kind == RecordKind.DONATION:
-        return [(target, other)]
-    return [(other, target)]
+        return [(target, o) for o in others]
+    return [(o, target) for o in others]
+
+
+_AND = re.compile(r"(?:,|,?\s*and|,?\s*or|\s*as well as)")
+
+
+def _coordinated(first: Party, parties: list[Party], text: str) -> list[Party]:
+    """Parties listed with `first` ("the United States and Canada", "Greece, Hungary and Italy")."""
+    out, last = [], first
+    for p in parties:
+        if p.start < last.end or p.kind != first.kind or p.adjective:
+            continue
+        gap = re.sub(r"[\[\]()#\s]+", " ", text[last.end:p.start]).strip()
+        gap = re.sub(r"^(?:the\s+)|\s+the$", "", gap).strip()
+        if not _AND.fullmatch(gap if gap.startswith(",") else " " + gap):
+            break
+        out.append(p)
+        last = p
+    return out
 
 
 _TITLE = _SIGNAL[RecordKind.ROLE]
