@@ -94,6 +94,16 @@ def _candidates(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+def _function_word_edge(span: str) -> bool:
+    """A span starting or ending with "The", "In", "According", ... is not looked up: the span
+    without that word is (names do not start that way; "The Brussels Times" is still found
+    from "Brussels Times", whose spelling is close enough)."""
+    from spacy.lang.en.stop_words import STOP_WORDS  # a word list, no model
+
+    words = span.split()
+    return any(w.lower() in STOP_WORDS and not (w.isupper() and len(w) > 1) for w in (words[0], words[-1]))
+
+
 def _strip_possessive(text: str, start: int, end: int) -> tuple[int, int]:
     span = text[start:end]
     for suffix in ("'s", "’s"):
@@ -106,7 +116,7 @@ def known_entities(text: str) -> list[Mention]:
     """Mentions of published entities, longest and closest matches first, never overlapping."""
     found = []  # (quality, length, start, end, entity_id)
     cache: dict[str, tuple[int, float] | None] = {}
-    spans = {_strip_possessive(text, s, e) for s, e in _candidates(text)}
+    spans = {_strip_possessive(text, s, e) for s, e in _candidates(text) if not _function_word_edge(text[s:e])}
     hits_by_norm = {}
     for start, end in sorted(spans):
         norm = normalize_name(text[start:end])

@@ -135,6 +135,14 @@ def proposal_accept(*, user, proposal: Proposal, kind: str | None = None, subjec
     return record
 
 
+def article_proposals_draft(*, user, article: Article) -> list[Record]:
+    """Every pending proposal that matches no existing record, as a draft record (batch use).
+    One transaction: a proposal the catalogue refuses stops the whole batch."""
+    with transaction.atomic():
+        return [proposal_accept(user=user, proposal=p)
+                for p in article.proposals.filter(state=Proposal.State.PENDING, matches__isnull=True)]
+
+
 def proposal_corroborate(*, user, proposal: Proposal) -> Record:
     """Add the article, with the proposal's quote, as a further source of the matching record."""
     _pending(proposal)
@@ -153,35 +161,57 @@ def proposal_reject(*, user, proposal: Proposal) -> None:
     _decide(proposal, user, Proposal.State.REJECTED)
 
 
-def mention_entity_create(*, user, article: Article, index: int, kind: str = "") -> Entity:
-    """A draft entity from a name the catalogue lacks; the mention and the pending proposals
-    naming it are linked to it."""
+def _unlinked_mention(article: Article, index: int) -> dict:
     try:
         mention = article.mentions[index]
     except (IndexError, TypeError):
         raise ValidationError({"mention": "There is no such mention in this article."}) from None
     if mention.get("type") != "name" or mention.get("entity_uuid"):
         raise ValidationError({"mention": "This mention already names an entity."})
+    return mention
+
+
+def mention_entity_create(*, user, article: Article, index: int, kind: str = "") -> Entity:
+    """A draft entity from a name the catalogue lacks; the mention and the pending proposals
+    naming it are linked to it."""
+    mention = _unlinked_mention(article, index)
     kind = kind or mention.get("kind") or EntityKind.ORGANIZATION
     with transaction.atomic():
         entity = _resolve(user=user, entity=None, name=mention["text"], kind=kind)
-        norm = normalize_name(mention["text"])
-        for m in article.mentions:
-            if m.get("type") == "name" and normalize_name(m.get("text", "")) == norm:
-                m.update(entity_uuid=str(entity.uuid), entity_id=entity.id, entity_name=entity.name, kind=entity.kind)
-        article.save(update_fields=["mentions"])
-        pending = article.proposals.filter(state=Proposal.State.PENDING)
-        for p in pending:
-            changed = []
-            if p.subject_entity_id is None and normalize_name(p.subject_name) == norm:
-                p.subject_entity, p.subject_name = entity, entity.name
-                changed += ["subject_entity", "subject_name"]
-            if p.object_entity_id is None and normalize_name(p.object_name) == norm:
-                p.object_entity, p.object_name = entity, entity.name
-                changed += ["object_entity", "object_name"]
-            if changed:
-                p.save(update_fields=changed)
+        _mention_link(article, mention["text"], entity)
     return entity
+
+
+def mention_entity_link(*, user, article: Article, index: int, entity: Entity) -> Entity:
+    """Link a name the catalogue lacked to an existing entity: the name becomes one of its
+    aliases (so the next article finds it), the mention and pending proposals point to it."""
+    mention = _unlinked_mention(article, index)
+    with transaction.atomic():
+        names = {normalize_name(entity.name), *(normalize_name(a) for a in entity.aliases.values_list("name", flat=True))}
+        if normalize_name(mention["text"]) not in names:
+            curation.alias_create(user=user, entity=entity, name=mention["text"])
+        _mention_link(article, mention["text"], entity)
+    return entity
+
+
+def _mention_link(article: Article, text: str, entity: Entity) -> None:
+    """Point every mention of `text` in the article, and the pending proposals naming it, to `entity`."""
+    norm = normalize_name(text)
+    for m in article.mentions:
+        if m.get("type") == "name" and normalize_name(m.get("text", "")) == norm:
+            m.update(entity_uuid=str(entity.uuid), entity_id=entity.id, entity_name=entity.name, kind=entity.kind)
+    article.save(update_fields=["mentions"])
+    pending = article.proposals.filter(state=Proposal.State.PENDING)
+    for p in pending:
+        changed = []
+        if p.subject_entity_id is None and normalize_name(p.subject_name) == norm:
+            p.subject_entity, p.subject_name = entity, entity.name
+            changed += ["subject_entity", "subject_name"]
+        if p.object_entity_id is None and normalize_name(p.object_name) == norm:
+            p.object_entity, p.object_name = entity, entity.name
+            changed += ["object_entity", "object_name"]
+        if changed:
+            p.save(update_fields=changed)
 
 
 def article_details_update(*, user, article: Article, **fields) -> Source:

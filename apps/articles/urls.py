@@ -13,4 +13,5 @@ urlpatterns = [
     path("<uuid:uuid>/proposals/<int:pk>/corroborate/", views.proposal_decide, {"action": "corroborate"},
          name="corroborate"),
     path("<uuid:uuid>/mentions/<int:index>/entity/", views.mention_entity, name="mention_entity"),
+    path("<uuid:uuid>/mentions/<int:index>/link/", views.mention_link, name="mention_link"),
 ]

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from apps.articles import selectors, services
 from apps.articles.forms import AcceptForm, ArticleForm, DetailsForm, MentionEntityForm
 from apps.articles.models import Article, Proposal
+from apps.articles.mentions import entity_search
 from apps.articles.reading import DocumentError, read_document, read_pasted
 from apps.catalog.models import Entity
 from apps.curation.forms import errors_to_form
@@ -118,6 +119,28 @@ def proposal_decide(request, uuid, pk, action):
     except PermissionDenied as exc:  # e.g. an editor citing a published record: a reviewer must
         messages.error(request, str(exc))
     return redirect(reverse("articles:detail", kwargs={"uuid": uuid}) + f"#proposal-{pk}")
+
+
+@require_POST
+@curator_required
+def mention_link(request, uuid, index):
+    """Link a mention to the entity the catalogue's search finds best for the typed name."""
+    article = _article(uuid)
+    query = (request.POST.get("q") or "").strip()
+    hits = entity_search(q=query) if query else []
+    if not hits:
+        messages.error(request, f"No published entity matches “{query}”." if query else "Type the entity's name.")
+        return redirect("articles:detail", uuid=uuid)
+    try:
+        entity = services.mention_entity_link(user=request.user, article=article, index=index,
+                                              entity=Entity.objects.get(pk=hits[0].entity_id))
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Linked to {entity.name}; the name is now one of its aliases.")
+    return redirect("articles:detail", uuid=uuid)
 
 
 @require_POST

@@ -91,3 +91,16 @@ def test_the_propose_command_refuses_an_empty_file_clearly(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(CommandError, match="empty.txt is empty"):
         call_command("article_propose", str(empty), "--json", stdout=StringIO())
+
+
+def test_the_propose_command_can_save_the_proposals_as_draft_records(casestudy, alice):
+    out = StringIO()
+    records = Record.objects.count()
+    call_command("article_propose", str(SOURCES / "000_f9780148a9ee6ffe.txt"), "--save", "--drafts", "--user", "alice",
+                 stdout=out)
+    data = json.loads(out.getvalue())
+    drafted = [p for p in data["proposals"] if p["state"] == "accepted"]
+    assert drafted and Record.objects.count() == records + len(drafted)
+    for p in drafted:
+        record = Record.objects.get(uuid=p["record"])
+        assert record.workflow == "draft" and record.citations.get().quote == p["quote"]

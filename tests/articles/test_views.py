@@ -135,3 +135,18 @@ def test_a_mention_can_become_a_draft_entity(casestudy, as_user, alice):
     article.refresh_from_db()
     assert article.mentions[index]["entity_name"] == "Zeta Logistics Group"
     assert Proposal.objects.filter(article=article).exists()
+
+
+def test_a_mention_can_be_linked_to_an_existing_entity_as_an_alias(casestudy, as_user, bob):
+    from apps.catalog.models import Entity
+
+    client = as_user(bob)  # a published entity's names are a reviewer's to change
+    client.post(NEW, {"text": "Zeta Logistics Group, a spokesperson for Nuctech said, signed nothing with the EU.",
+                      "title": "Zeta", "language": "en"})
+    article = Article.objects.get()
+    index = next(i for i, m in enumerate(article.mentions) if m["text"] == "Zeta Logistics Group")
+    client.post(reverse("articles:mention_link", args=[article.source.uuid, index]), {"q": "Nuotech"})
+    nuctech = Entity.objects.get(key="nuctech")
+    assert nuctech.aliases.filter(name="Zeta Logistics Group").exists()
+    article.refresh_from_db()
+    assert article.mentions[index]["entity_uuid"] == str(nuctech.uuid)

@@ -25,9 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print JSON (the default output).")
         parser.add_argument("--save", action="store_true",
                             help="Store the source and its proposals (waiting for review) as USER.")
+        parser.add_argument("--drafts", action="store_true",
+                            help="With --save: also make every proposal that matches no existing record a draft "
+                                 "record citing its quote (they wait in the review queue).")
         parser.add_argument("--user", default="", help="With --save: the editor, reviewer or admin adding it.")
 
-    def handle(self, *args, path, save=False, user="", **opts):
+    def handle(self, *args, path, save=False, drafts=False, user="", **opts):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"{path}: no such file.")
@@ -41,18 +44,21 @@ class Command(BaseCommand):
             result = text_analyse(text=document.text, language=overrides["language"] or document.language)
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False, indent=1))
             return
-        from apps.articles.services import article_create
+        from apps.articles.services import article_create, article_proposals_draft
 
         account = get_user_model().objects.filter(username=user).first() if user else None
         if account is None:
             raise CommandError("--save needs --user USERNAME: an editor, reviewer or admin.")
         try:
             article = article_create(user=account, document=document, overrides=overrides)
+            if drafts:
+                article_proposals_draft(user=account, article=article)
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(f"{file.name}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}") from exc
         proposals = [{"kind": p.kind, "subject": p.subject_name, "object": p.object_name, "date": p.date or None,
                       "amount": None if p.amount is None else str(p.amount), "currency": p.currency or None,
-                      "quote": p.quote, "start": p.start, "end": p.end}
+                      "quote": p.quote, "start": p.start, "end": p.end, "state": p.state,
+                      "record": str(p.record.uuid) if p.record_id else None}
                      for p in article.proposals.all()]
         self.stdout.write(json.dumps({"source": str(article.source.uuid), "mentions": article.mentions,
                                       "proposals": proposals}, ensure_ascii=False, indent=1))
