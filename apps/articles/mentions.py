@@ -20,14 +20,10 @@ from rapidfuzz.distance import Levenshtein
 from apps.articles import countries
 from apps.articles.nlp import Analysis
 from apps.catalog.models import Alias, Entity, country_name
+from apps.catalog.selectors.search import entity_search
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, Workflow
 
-# The single entity search of the catalogue (moving to apps.catalog.selectors).
-try:  # pragma: no cover - whichever home it has at the time
-    from apps.catalog.selectors import entity_search
-except ImportError:  # pragma: no cover
-    from apps.browse.selectors import entity_search
 
 
 @dataclass
@@ -44,6 +40,7 @@ class Mention:
     value: str = ""           # date: partial ISO date; amount: decimal; country: ISO code
     precision: str = ""       # date precision: year | month | day
     currency: str = ""
+    workflow: str = ""        # of the entity: only published ones have a public page
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v not in ("", None)}
@@ -113,7 +110,7 @@ def _strip_possessive(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def known_entities(text: str) -> list[Mention]:
-    """Mentions of published entities, longest and closest matches first, never overlapping."""
+    """Mentions of the catalogue's entities (drafts too: curators read them), longest and closest matches first, never overlapping."""
     found = []  # (quality, length, start, end, entity_id)
     cache: dict[str, tuple[int, float] | None] = {}
     spans = {_strip_possessive(text, s, e) for s, e in _candidates(text) if not _function_word_edge(text[s:e])}
@@ -123,15 +120,16 @@ def known_entities(text: str) -> list[Mention]:
         if len(norm) < 2:
             continue
         if norm not in hits_by_norm:
-            hits = entity_search(q=text[start:end])[:5]
+            hits = entity_search(q=text[start:end], include_unpublished=True, limit=5)
             inverted = _inverted(text[start:end])
             if inverted:  # "Lithuanian government" is also "Government of Lithuania"
-                hits = hits + entity_search(q=inverted)[:3]
+                hits = hits + entity_search(q=inverted, include_unpublished=True, limit=3)
             hits_by_norm[norm] = hits
     entity_ids = {h.entity_id for hits in hits_by_norm.values() for h in hits}
     names = dict(Entity.objects.filter(id__in=entity_ids).values_list("id", "name"))
     alias_names: dict[int, list[str]] = {}
-    for entity_id, alias in Alias.objects.filter(entity_id__in=entity_ids).values_list("entity_id", "name"):
+    for entity_id, alias in (Alias.objects.filter(entity_id__in=entity_ids).exclude(workflow=Workflow.RETRACTED)
+                             .values_list("entity_id", "name")):
         alias_names.setdefault(entity_id, []).append(alias)
     for start, end in sorted(spans):
         span = text[start:end]
@@ -150,7 +148,7 @@ def known_entities(text: str) -> list[Mention]:
     entities = {e.id: e for e in Entity.objects.filter(id__in={c[2] for c in chosen})}
     return [Mention(start=s, end=e, text=text[s:e], type="entity", kind=entities[i].kind, entity_id=i,
                     entity_uuid=str(entities[i].uuid), entity_name=entities[i].name,
-                    value=entities[i].iso_code or "")
+                    value=entities[i].iso_code or "", workflow=entities[i].workflow)
             for s, e, i in sorted(chosen)]
 
 
@@ -244,8 +242,8 @@ def _overlaps(start: int, end: int, mentions: list[Mention]) -> bool:
 
 def names_and_countries(text: str, analysis: Analysis, known: list[Mention]) -> list[Mention]:
     """Names the catalogue lacks (model) and country mentions (names and adjectives)."""
-    country_entities = {e.iso_code: e for e in Entity.objects.filter(kind=EntityKind.COUNTRY, status=Workflow.PUBLISHED)
-                        .exclude(iso_code=None)}
+    country_entities = {e.iso_code: e for e in Entity.objects.filter(kind=EntityKind.COUNTRY)
+                        .exclude(workflow=Workflow.RETRACTED).exclude(iso_code=None)}
     out: list[Mention] = []
     taken = list(known)
 
@@ -253,7 +251,8 @@ def names_and_countries(text: str, analysis: Analysis, known: list[Mention]) -> 
         entity = country_entities.get(code)
         if entity is not None:
             m = Mention(start=start, end=end, text=text[start:end], type="entity", kind=EntityKind.COUNTRY,
-                        entity_id=entity.id, entity_uuid=str(entity.uuid), entity_name=entity.name, value=code)
+                        entity_id=entity.id, entity_uuid=str(entity.uuid), entity_name=entity.name, value=code,
+                        workflow=entity.workflow)
         else:
             m = Mention(start=start, end=end, text=text[start:end], type="name", kind=EntityKind.COUNTRY,
                         label="GPE", value=code)

@@ -47,7 +47,7 @@ def mention_groups(article: Article) -> dict:
         if m["type"] == "entity" or m.get("entity_uuid"):
             entry = known.setdefault(m["entity_uuid"], {"name": m["entity_name"], "kind": m.get("kind", ""),
                                                          "uuid": m["entity_uuid"], "texts": set(), "count": 0,
-                                                         "public": m["type"] == "entity"})
+                                                         "public": m.get("workflow") == "published"})
             entry["texts"].add(m["text"])
             entry["count"] += 1
         elif m["type"] == "name":

@@ -16,8 +16,8 @@ from apps.articles.reading import Document
 from apps.catalog.models import Entity, Record, Source
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind
+from apps.catalog import services as catalog
 from apps.curation import roles
-from apps.curation import services as curation
 
 METADATA = ("title", "publisher", "author", "published", "url", "language")
 
@@ -34,7 +34,7 @@ def article_create(*, user, document: Document, overrides: dict | None = None) -
         raise ValidationError({"title": "The document states no title: enter one."})
     result = text_analyse(text=document.text, language=fields.get("language", ""))
     with transaction.atomic():
-        source = curation.source_create(user=user, text=document.text, source_type=Source.SourceType.ARTICLE,
+        source = catalog.source_create(user=user, text=document.text, source_type=Source.SourceType.ARTICLE,
                                         **{k: (v or "") for k, v in fields.items()})
         article = Article.objects.create(source=source, filename=document.filename[:300], format=document.format,
                                          notes=document.notes, mentions=[m.as_dict() for m in result.mentions],
@@ -88,7 +88,7 @@ def _resolve(*, user, entity: Entity | None, name: str, kind: str) -> Entity:
         return existing
     if kind not in EntityKind.values:
         kind = EntityKind.ORGANIZATION
-    return curation.entity_create(user=user, kind=kind, name=name)
+    return catalog.entity_create(user=user, kind=kind, name=name)
 
 
 def _decide(proposal: Proposal, user, state: str, record: Record | None = None) -> None:
@@ -124,7 +124,7 @@ def proposal_accept(*, user, proposal: Proposal, kind: str | None = None, subjec
                        name=object_name or proposal.object_name, kind=object_kind or proposal.object_kind)
         if amount == "":
             amount = proposal.amount
-        record = curation.record_create(
+        record = catalog.record_create(
             user=user, kind=kind, subject=subj, object=obj, site=proposal.site_entity,
             title=f"{RecordKind(kind).label}: {subj.name} → {obj.name}"[:300],
             start=proposal.date if date is None else date,
@@ -149,7 +149,7 @@ def proposal_corroborate(*, user, proposal: Proposal) -> Record:
     if proposal.matches is None:
         raise ValidationError({"proposal": "No existing record matches this proposal."})
     with transaction.atomic():
-        curation.citation_create(user=user, target=proposal.matches, source=proposal.article.source,
+        catalog.citation_create(user=user, target=proposal.matches, source=proposal.article.source,
                                  quote=proposal.quote)
         _decide(proposal, user, Proposal.State.CORROBORATED, proposal.matches)
     return proposal.matches
@@ -189,7 +189,7 @@ def mention_entity_link(*, user, article: Article, index: int, entity: Entity) -
     with transaction.atomic():
         names = {normalize_name(entity.name), *(normalize_name(a) for a in entity.aliases.values_list("name", flat=True))}
         if normalize_name(mention["text"]) not in names:
-            curation.alias_create(user=user, entity=entity, name=mention["text"])
+            catalog.alias_create(user=user, entity=entity, name=mention["text"])
         _mention_link(article, mention["text"], entity)
     return entity
 
@@ -219,4 +219,4 @@ def article_details_update(*, user, article: Article, **fields) -> Source:
     unknown = set(fields) - set(METADATA) - {"source_type"}
     if unknown:
         raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
-    return curation.source_update(user=user, source=article.source, **fields)
+    return catalog.source_update(user=user, source=article.source, **fields)

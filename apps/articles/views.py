@@ -127,9 +127,9 @@ def mention_link(request, uuid, index):
     """Link a mention to the entity the catalogue's search finds best for the typed name."""
     article = _article(uuid)
     query = (request.POST.get("q") or "").strip()
-    hits = entity_search(q=query) if query else []
+    hits = entity_search(q=query, include_unpublished=True, limit=1) if query else []
     if not hits:
-        messages.error(request, f"No published entity matches “{query}”." if query else "Type the entity's name.")
+        messages.error(request, f"No entity matches “{query}”." if query else "Type the entity's name.")
         return redirect("articles:detail", uuid=uuid)
     try:
         entity = services.mention_entity_link(user=request.user, article=article, index=index,

@@ -89,7 +89,7 @@ def test_an_edited_party_that_the_catalogue_lacks_becomes_a_draft_entity(casestu
     client.post(reverse("articles:accept", args=[article.source.uuid, proposal.pk]), {
         "kind": "contract", "subject": "n:public_body:Zeta Customs Office", "object": f"e:{proposal.object_entity.uuid}"})
     proposal.refresh_from_db()
-    assert proposal.record.subject.name == "Zeta Customs Office" and proposal.record.subject.status == "draft"
+    assert proposal.record.subject.name == "Zeta Customs Office" and proposal.record.subject.workflow == "draft"
 
 
 def test_a_rejected_proposal_writes_no_record(casestudy, as_user, alice):
