@@ -63,18 +63,25 @@ def test_a_curator_turns_an_html_article_into_a_draft_record(editor, live_server
         assert page.locator("#article-text mark.mention-date", has_text="12 March 2019").is_visible()
         shot(page, "article")
 
-        card = page.locator("article.proposal", has=page.locator("h3", has_text="Tender / contract")).first
-        quote = card.locator("blockquote").inner_text()
-        assert quote.startswith("The Ministry of Finance of Georgia signed a contract with Nuctech")
-        card.get_by_role("button", name="Accept").click()
-        page.wait_for_load_state()
-        assert "saved with its quote" in page.locator(".messages, ul.messages, .message").first.inner_text() \
-            or "saved with its quote" in page.content()
+        # Accept three proposals, one click each (the kind, parties, date and amount are prefilled).
+        quotes = {}
+        for heading, queued in (("Tender / contract", "Ministry of Finance of Georgia → Nuctech"),
+                                ("Role", "Wendy Example-Smith → Zeta Logistics Group"),
+                                ("Donation", "Nuctech → Serbia")):
+            card = page.locator("article.proposal", has=page.locator("h3", has_text=heading)).first
+            quotes[queued] = card.locator("blockquote").inner_text()
+            card.locator("form.accept button").click()
+            page.wait_for_load_state()
+            assert "saved with its quote" in page.content()
+        assert quotes["Ministry of Finance of Georgia → Nuctech"].startswith(
+            "The Ministry of Finance of Georgia signed a contract with Nuctech")
 
-        page.goto(live_server.url + "/curation/")
-        row = page.locator("li", has_text="Ministry of Finance of Georgia → Nuctech").first
-        assert row.is_visible()
-        row.get_by_role("link", name="citations").click()
-        page.wait_for_load_state()
-        assert quote in page.content()
+        # Each one waits in the review queue, and its citation carries the exact sentence.
+        for queued, quote in quotes.items():
+            page.goto(live_server.url + "/curation/")
+            row = page.locator("li", has_text=queued).first
+            assert row.is_visible()
+            row.get_by_role("link", name="citations").click()
+            page.wait_for_load_state()
+            assert quote in page.locator("main").inner_text()
         browser.close()
