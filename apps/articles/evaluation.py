@@ -70,7 +70,6 @@ def _evaluate(data: dict, folder: Path) -> Outcome:
     for entity in data["entities"]:
         for name in [entity["name"], *[a["name"] for a in entity.get("aliases", [])]]:
             name_to_key.setdefault(normalize_name(name), entity["key"])
-    sources = {s["key"]: s for s in data["sources"]}
     gold = []
     for record in data["records"]:
         if record["kind"] not in KINDS:
@@ -89,10 +88,10 @@ def _evaluate(data: dict, folder: Path) -> Outcome:
     for p in proposals:
         hit = [g for g in gold if g["kind"] == p["kind"] and g["parties"] == p["parties"]]
         p["right"] = bool(hit)
+        p["direction"] = any(_key(p["subject"], uuid_to_key, name_to_key) == g["subject"] for g in hit)
         outcome.right += bool(hit)
         outcome.found.update(g["key"] for g in hit)
     outcome.misses = [g for g in gold if g["key"] not in outcome.found]
-    del sources
     return outcome
 
 

@@ -18,6 +18,14 @@ class Command(BaseCommand):
         w(f"proposals: {len(out.proposals)}, right: {out.right}")
         w(f"recall:    {len(out.found)}/{len(out.gold)} = {out.recall:.0%}  (target >= 60 %)")
         w(f"precision: {out.right}/{len(out.proposals)} = {out.precision:.0%}  (target >= 50 %)")
+        w(f"of the right proposals, subject and object the right way round: "
+          f"{sum(p['direction'] for p in out.proposals if p['right'])}/{out.right}")
+        w("\nby kind:  recalled/records  right/proposals")
+        for kind in KINDS:
+            gold = [g for g in out.gold if g["kind"] == kind]
+            mine = [p for p in out.proposals if p["kind"] == kind]
+            found = sum(1 for g in gold if g["key"] in out.found)
+            w(f"  {kind:<14} {found:>3}/{len(gold):<3}      {sum(p['right'] for p in mine):>3}/{len(mine)}")
         w("\nmisses (kind: subject -> object):")
         for g in out.misses:
             w(f"  {g['kind']}: {g['subject']} -> {g['object']}  [{g['key']}]")
