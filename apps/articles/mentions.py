@@ -109,23 +109,25 @@ def _strip_possessive(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def known_entities(text: str) -> list[Mention]:
+def known_entities(text: str, names: set[str] = frozenset()) -> list[Mention]:
     """Mentions of the catalogue's entities (drafts too: curators read them), longest and closest matches first, never overlapping."""
     found = []  # (quality, length, start, end, entity_id)
     cache: dict[str, tuple[int, float] | None] = {}
     spans = {_strip_possessive(text, s, e) for s, e in _candidates(text) if not _function_word_edge(text[s:e])}
-    hits_by_norm = {}
-    for start, end in sorted(spans):
-        norm = normalize_name(text[start:end])
-        if len(norm) < 2:
-            continue
-        if norm not in hits_by_norm:
-            hits = entity_search(q=text[start:end], include_unpublished=True, limit=5)
-            inverted = _inverted(text[start:end])
-            if inverted:  # "Lithuanian government" is also "Government of Lithuania"
-                hits = hits + entity_search(q=inverted, include_unpublished=True, limit=3)
-            hits_by_norm[norm] = hits
-    entity_ids = {h.entity_id for hits in hits_by_norm.values() for h in hits}
+    spans = {(s, e) for s, e in spans if len(normalize_name(text[s:e])) >= 2}
+    by_norm = {normalize_name(text[s:e]): text[s:e] for s, e in sorted(spans)}
+    # Exact names and aliases first (two indexed queries for the whole text), then the
+    # catalogue's fuzzy search only for what could be a misspelt name: that search costs a
+    # scan of the names, so it is not spent on spans that are no name.
+    hits_by_norm = _exact(set(by_norm) | {normalize_name(_inverted(span)) for span in by_norm.values()} - {""})
+    lower_words = {w for w in re.findall(r"[^\W\d_]+", text) if w.islower()}
+    for norm, span in by_norm.items():
+        inverted = normalize_name(_inverted(span))
+        if hits_by_norm.get(norm) or hits_by_norm.get(inverted):
+            hits_by_norm[norm] = hits_by_norm.get(norm, set()) | hits_by_norm.get(inverted, set())
+        elif _worth_fuzzy(span, norm, lower_words, names):
+            hits_by_norm[norm] = {h.entity_id for h in entity_search(q=span, include_unpublished=True, limit=5)}
+    entity_ids = {entity_id for hits in hits_by_norm.values() for entity_id in hits}
     names = dict(Entity.objects.filter(id__in=entity_ids).values_list("id", "name"))
     alias_names: dict[int, list[str]] = {}
     for entity_id, alias in (Alias.objects.filter(entity_id__in=entity_ids).exclude(workflow=Workflow.RETRACTED)
@@ -135,7 +137,7 @@ def known_entities(text: str) -> list[Mention]:
         span = text[start:end]
         norm = normalize_name(span)
         if norm not in cache:
-            cache[norm] = _best(span, norm, hits_by_norm.get(norm, []), names, alias_names)
+            cache[norm] = _best(span, norm, hits_by_norm.get(norm, ()), names, alias_names)
         best = cache[norm]
         if best is not None:
             found.append((best[1], end - start, start, end, best[0]))
@@ -183,15 +185,41 @@ def _inverted(span: str) -> str:
     return f"{words[1].capitalize()} of {country_name(code)}"
 
 
+def _exact(norms: set[str]) -> dict[str, set[int]]:
+    """Entities (not retracted) whose name or alias normalises to one of `norms`."""
+    found: dict[str, set[int]] = {}
+    norms = sorted(norms)
+    for i in range(0, len(norms), 500):  # SQLite's limit on query parameters
+        chunk = norms[i:i + 500]
+        rows = list(Entity.objects.exclude(workflow=Workflow.RETRACTED).filter(name_norm__in=chunk)
+                    .values_list("name_norm", "id"))
+        rows += list(Alias.objects.exclude(workflow=Workflow.RETRACTED).exclude(entity__workflow=Workflow.RETRACTED)
+                     .filter(name_norm__in=chunk).values_list("name_norm", "entity_id"))
+        for norm, entity_id in rows:
+            found.setdefault(norm, set()).add(entity_id)
+    return found
+
+
+def _worth_fuzzy(span: str, norm: str, lower_words: set[str], names: set[str]) -> bool:
+    """Whether a span without an exact match may be a misspelt name: long enough (short names
+    only match as written), and either a name the model found or one capitalised word the
+    text never writes in lower case ("Nuotech", not "Looking" or "Nevertheless")."""
+    if len(norm) < 5:
+        return False
+    if norm in names:
+        return True
+    return " " not in span.strip() and _name_like(span) and span.lower() not in lower_words
+
+
 def _best(span: str, norm: str, hits, names: dict[int, str], alias_names: dict[int, list[str]]):
-    """(entity_id, quality) of the hit that `span` names as a whole, or None."""
+    """(entity_id, quality) of the entity among `hits` (ids) that `span` names as a whole, or None."""
     best = None
     inverted = normalize_name(_inverted(span))
-    for hit in hits:
-        for candidate in [names.get(hit.entity_id, "")] + alias_names.get(hit.entity_id, []):
+    for entity_id in hits:
+        for candidate in [names.get(entity_id, "")] + alias_names.get(entity_id, []):
             cand_norm = normalize_name(candidate)
             if inverted and cand_norm == inverted:
-                return (hit.entity_id, 99.0)
+                return (entity_id, 99.0)
             if not cand_norm:
                 continue
             if len(cand_norm) <= 4 or len(norm) <= 4:
@@ -211,7 +239,7 @@ def _best(span: str, norm: str, hits, names: dict[int, str], alias_names: dict[i
                 elif Levenshtein.distance(norm, cand_norm) <= (1 if len(cand_norm) < 6 else 2):
                     quality = max(quality, 88.0)
             if quality >= _FUZZY_MIN and (best is None or quality > best[1]):
-                best = (hit.entity_id, quality)
+                best = (entity_id, quality)
     return best
 
 
@@ -360,7 +388,10 @@ def amounts(text: str, sentences: list[tuple[int, int]]) -> list[Mention]:
 
 
 def find_mentions(text: str, analysis: Analysis, language: str = "") -> list[Mention]:
-    known = known_entities(text)
+    model_names = {normalize_name(text[_strip_possessive(text, n.start, n.end)[0]:_strip_possessive(text, n.start, n.end)[1]])
+                   for n in analysis.names}
+    model_names |= {n[4:] for n in model_names if n.startswith("the ")}
+    known = known_entities(text, model_names)
     names = names_and_countries(text, analysis, known)
     found = known + names
     extra = [m for m in dates(text, language) + amounts(text, analysis.sentences) if not _overlaps(m.start, m.end, found)]
