@@ -13,7 +13,9 @@ urlpatterns = [
     path("entities/<uuid:uid>/connections/", views.connections, name="connections"),
     path("entities/<uuid:uid>/connections.json", views.connections_json, name="connections_json"),
     path("record-cards/<uuid:uid>/", views.record_card, name="record_card"),
+    path("entities/<uuid:uid>/exposure/", views.exposure, name="exposure"),
     path("countries/<str:iso>/", views.country, name="country"),
+    path("countries/<str:iso>/exposure/", views.country_exposure, name="country_exposure"),
     path("paths/", views.paths, name="paths"),
     path("timeline/", views.timeline, name="timeline"),
 ]

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.catalog.selectors import browse as selectors
+from apps.catalog.selectors import exposure as exposure_selectors
 from apps.catalog.selectors import search as catalog_search
 from apps.catalog.selectors.visibility import public_entities
 from apps.catalog.dates import parse_partial_date
@@ -160,16 +161,42 @@ def deployments(request, uid):
 @require_GET
 @graph_required
 def country(request, iso):
+    iso, entity, name = _country_or_404(iso)
+    ctx = _as_of_context(request)
+    pages = {key: _int(request.GET.get(f"{key}_page")) for key, _ in selectors.COUNTRY_SECTIONS}
+    view = selectors.country_view(iso, as_of=ctx["as_of"], pages=pages)
+    return render(request, "browse/country.html", {"iso": iso, "country_name": name,
+                                                   "entity": entity, **view, **ctx})
+
+
+def _country_or_404(iso: str) -> tuple[str, Entity | None, str]:
     iso = iso.upper()
     entity = selectors.country_entity(iso)
     name = country_name(iso) if selectors.valid_country_code(iso) else ""
     if entity is None and (not name or name == iso):
         raise Http404("No such country.")
+    return iso, entity, entity.name if entity else name
+
+
+@require_GET
+@graph_required
+def country_exposure(request, iso):
+    iso, entity, name = _country_or_404(iso)
     ctx = _as_of_context(request)
-    pages = {key: _int(request.GET.get(f"{key}_page")) for key, _ in selectors.COUNTRY_SECTIONS}
-    view = selectors.country_view(iso, as_of=ctx["as_of"], pages=pages)
-    return render(request, "browse/country.html", {"iso": iso, "country_name": entity.name if entity else name,
-                                                   "entity": entity, **view, **ctx})
+    view = exposure_selectors.country_exposure(iso, as_of=ctx["as_of"])
+    return render(request, "browse/exposure.html", {"iso": iso, "country_name": name, "country": entity,
+                                                    "scope": name, **view, **ctx})
+
+
+@require_GET
+@graph_required
+def exposure(request, uid):
+    entity = _entity_or_404(uid)
+    ctx = _as_of_context(request)
+    buyer = exposure_selectors.buyer_exposure(entity, as_of=ctx["as_of"])
+    vendor = exposure_selectors.contracts_after_bans(entity, as_of=ctx["as_of"])
+    return render(request, "browse/entity_exposure.html", {"entity": entity, "buyer": buyer, "vendor": vendor,
+                                                           "scope": entity.name, **ctx})
 
 
 # --- connections and paths -------------------------------------------------------------
