@@ -17,5 +17,7 @@ urlpatterns = [
     path("countries/<str:iso>/", views.country, name="country"),
     path("countries/<str:iso>/exposure/", views.country_exposure, name="country_exposure"),
     path("paths/", views.paths, name="paths"),
+    path("vendors/", views.vendors, name="vendors"),
+    path("vendors/matrix/", views.vendor_matrix, name="vendor_matrix"),
     path("timeline/", views.timeline, name="timeline"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import uuid
 
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET
 from apps.catalog.selectors import browse as selectors
 from apps.catalog.selectors import exposure as exposure_selectors
 from apps.catalog.selectors import search as catalog_search
+from apps.catalog.selectors import vendors as vendor_selectors
 from apps.catalog.selectors.visibility import public_entities
 from apps.catalog.dates import parse_partial_date
 from apps.catalog.models import Entity, country_name
@@ -197,6 +199,39 @@ def exposure(request, uid):
     vendor = exposure_selectors.contracts_after_bans(entity, as_of=ctx["as_of"])
     return render(request, "browse/entity_exposure.html", {"entity": entity, "buyer": buyer, "vendor": vendor,
                                                            "scope": entity.name, **ctx})
+
+
+# --- vendors side by side -------------------------------------------------------------
+
+
+def _vendors_context(request) -> dict:
+    ctx = _as_of_context(request)
+    overview = vendor_selectors.vendors_overview(as_of=ctx["as_of"])
+    sort = request.GET.get("sort", "countries")
+    sort = sort if sort in vendor_selectors.SORTS else "countries"
+    currencies = overview["currencies"]
+    currency = request.GET.get("currency", "")
+    currency = currency if currency in currencies else (currencies[0] if currencies else "")
+    rows = vendor_selectors.vendors_sorted(overview["vendors"], sort=sort, currency=currency)
+    return {**overview, **ctx, "rows": rows, "sort": sort, "sorts": vendor_selectors.SORTS,
+            "currency": currency, "legend": selectors.MAP_LABELS}
+
+
+@require_GET
+@graph_required
+def vendors(request):
+    ctx = _vendors_context(request)
+    return render(request, "browse/vendors.html", {**ctx, "page_obj": Paginator(ctx["rows"], 50).get_page(
+        _int(request.GET.get("page")))})
+
+
+@require_GET
+@graph_required
+def vendor_matrix(request):
+    ctx = _vendors_context(request)
+    columns = [{"iso2": code, "name": country_name(code)} for code in ctx["countries"]]
+    matrix = [{"vendor": v, "cells": [v["cells"].get(c["iso2"]) for c in columns]} for v in ctx["rows"]]
+    return render(request, "browse/vendor_matrix.html", {**ctx, "columns": columns, "matrix": matrix})
 
 
 # --- connections and paths -------------------------------------------------------------
