@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from apps.catalog.selectors import latest
 from apps.catalog.selectors import vendors as vendor_selectors
 from apps.catalog.selectors.browse import GraphUnavailable
 from apps.catalog.selectors.counts import store_counts
@@ -31,7 +32,7 @@ def home(request):
         "map": overview["map"] if overview else {}, "countries": overview["countries"] if overview else [],
         "legend": {"deployed": "Deployed", "contracted": "Contracted", "donated": "Donated",
                    "banned": "Banned or excluded", "cancelled": "Cancelled"},
-        "records": vendor_selectors.latest_records(), "sources": vendor_selectors.latest_sources(),
+        "records": latest.latest_records(), "sources": latest.latest_sources(),
     })
 
 

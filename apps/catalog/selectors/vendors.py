@@ -8,7 +8,6 @@ from decimal import Decimal, InvalidOperation
 
 from apps.catalog.models import country_name
 from apps.catalog.selectors.browse import MAP_LABELS, MAP_STATUSES, map_status
-from apps.catalog.selectors.visibility import public_records, public_sources
 from apps.catalog.vocab import RecordKind
 from graph import queries
 
@@ -89,13 +88,3 @@ def vendors_sorted(vendors: list[dict], *, sort: str = "countries", currency: st
     if sort == "name":
         return vendors
     return sorted(vendors, key=lambda v: (-v["countries"], -v["bans"], (v["node"]["name"] or "").lower()))
-
-
-def latest_records(*, limit: int = 8):
-    """The most recently published public records (newest first)."""
-    return list(public_records().select_related("subject", "object").order_by("-published_at", "-id")[:limit])
-
-
-def latest_sources(*, limit: int = 10):
-    """The public sources (datasets and articles), newest publication first."""
-    return list(public_sources().defer("text", "metadata_quotes").order_by("-published", "title")[:limit])
