@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from apps.catalog.models import Entity
-from apps.catalog.selectors.visibility import entity_is_public
+from apps.catalog.selectors.visibility import entity_is_public, public_entities
 from apps.following.models import Follow
 from apps.following.selectors import digest_items
 
@@ -39,7 +39,7 @@ def digest_send_all(*, now=None, base_url: str = "") -> int:
     send is retried by the next run instead of losing the items."""
     now = now or timezone.now()
     by_user: dict[int, list] = defaultdict(list)
-    for follow in Follow.objects.select_related("entity", "user").filter(entity__workflow="published").order_by("user_id", "entity__name"):
+    for follow in Follow.objects.select_related("entity", "user").filter(entity__in=public_entities()).order_by("user_id", "entity__name"):
         by_user[follow.user_id].append(follow)
     sent = 0
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=by_user)}
