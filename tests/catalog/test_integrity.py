@@ -190,3 +190,10 @@ def test_nuctechs_facts_keep_every_source_side_by_side(casestudy, client):
         assert fact.value[:40] in page.replace("&#x27;", "'")
     api = client.get(f"/api/entities/{nuctech.uuid}/").json()
     assert len([f for f in api["facts"] if f["field"] == "activity"]) == 2
+
+
+def test_the_admin_searches_entities_with_the_one_search(alice, as_user):
+    make_entity("Nuctech Company Limited", country="CN")
+    make_entity("Hikvision")
+    page = as_user(alice).get("/admin/catalog/entity/", {"q": "nuctek"})
+    assert [e.name for e in page.context["cl"].result_list] == ["Nuctech Company Limited"]
