@@ -14,8 +14,10 @@ def _serbia(client, **params):
     return response
 
 
-def test_serbias_nuctech_contracts_and_loan_reach_the_chinese_state_and_meet_three_bans(client, casestudy):
-    response = _serbia(client)
+def test_serbias_nuctech_contracts_and_loan_reach_the_chinese_state_and_meet_three_bans(
+        client, casestudy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(5):  # the citations of every hop in one batch
+        response = _serbia(client)
     rows = response.context["rows"]
     nuctech = str(casestudy["nuctech"].uuid)
     ours = [r for r in rows if r["supplier"]["uid"] == nuctech]
@@ -109,6 +111,10 @@ def test_the_api_gives_the_same_answers(client, casestudy):
     assert first["chains"][0]["steps"][0]["record"]["citations"][0]["quote"]
     assert first["bans"][0]["authority"]["name"]
     nuctech = casestudy["nuctech"]
+    buyer = casestudy["georgian-revenue-service"]
+    page_rows = client.get(reverse("browse:exposure", args=[buyer.uuid])).context["buyer"]["rows"]
+    api_rows = client.get(f"/api/entities/{buyer.uuid}/exposure/").json()["results"]
+    assert [r["record"]["uid"] for r in api_rows] == [r["rel"]["uid"] for r in page_rows] != []
     after = client.get(f"/api/entities/{nuctech.uuid}/contracts-after-bans/").json()
     assert str(_record_uuid("con-rzeszow-xray-2024")) in {r["contract"]["uid"] for r in after["after"]}
     assert client.get("/api/countries/RS/exposure/", {"as_of": "2020-06-01"}).json()["as_of"] == "2020-06-01"

@@ -23,8 +23,9 @@ def staff_client(client):
     return client
 
 
-def test_the_home_page_leads_to_vendors_countries_records_and_sources(client, casestudy):
-    response = client.get("/")
+def test_the_home_page_leads_to_vendors_countries_records_and_sources(client, casestudy, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):  # the vendors and the map come from one Neo4j query
+        response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'role="search"' in html and html.index('role="search"') < html.index('id="vendors-h"')
