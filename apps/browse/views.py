@@ -197,8 +197,10 @@ def exposure(request, uid):
     ctx = _as_of_context(request)
     buyer = exposure_selectors.buyer_exposure(entity, as_of=ctx["as_of"])
     vendor = exposure_selectors.contracts_after_bans(entity, as_of=ctx["as_of"])
+    # A vendor's page leads with its contracts after bans; a buyer's with what it bought.
+    buyer_first = bool(buyer["rows"] or buyer["not_exposed"]) or not (vendor["after"] or vendor["not_after"])
     return render(request, "browse/entity_exposure.html", {"entity": entity, "buyer": buyer, "vendor": vendor,
-                                                           "scope": entity.name, **ctx})
+                                                           "buyer_first": buyer_first, "scope": entity.name, **ctx})
 
 
 # --- vendors side by side -------------------------------------------------------------

@@ -36,7 +36,9 @@ def test_serbias_nuctech_contracts_and_loan_reach_the_chinese_state_and_meet_thr
         assert {"US", "LT", "BE"} <= authorities
         # every hop is cited: the supply record, each ownership step, each ban
         hops = [row["rel"], *(s["rel"] for s in chain["steps"]), *(b["rel"] for b in row["bans"])]
-        assert all(h["citations"] and all(c["quote"] for c in h["citations"]) for h in hops)
+        assert all(h["citations"] and all(c["quotes"] and all(c["quotes"]) for c in h["citations"]) for h in hops)
+        sources = [c["source"] for h in hops for c in h["citations"]]
+        assert len(sources) == len({(h["uid"], c["source"]) for h in hops for c in h["citations"]}), "each source once per hop"
     # Huawei's Safe City contract is bought in Serbia but no chain or ban is published.
     assert all(r["supplier"]["name"] != "Huawei" for r in rows)
     assert response.context["not_exposed"] >= 1
@@ -108,7 +110,7 @@ def test_the_api_gives_the_same_answers(client, casestudy):
     api = client.get("/api/countries/RS/exposure/").json()
     assert [r["record"]["uid"] for r in api["results"]] == [r["rel"]["uid"] for r in page]
     first = api["results"][0]
-    assert first["chains"][0]["steps"][0]["record"]["citations"][0]["quote"]
+    assert first["chains"][0]["steps"][0]["record"]["citations"][0]["quotes"][0]
     assert first["bans"][0]["authority"]["name"]
     nuctech = casestudy["nuctech"]
     buyer = casestudy["georgian-revenue-service"]

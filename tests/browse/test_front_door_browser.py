@@ -33,7 +33,7 @@ def test_a_new_user_goes_from_the_home_page_to_a_vendor_and_its_exposure(loaded,
     assert supplier.locator('[data-testid="exposure-row"][data-kind="loan"]').count() == 1
     quote = supplier.locator('[data-testid="exposure-ban"] .hop-quote').first
     quote.locator("summary").click()
-    assert quote.locator("blockquote").is_visible()
+    assert quote.locator("blockquote").first.is_visible()
     shot(page, "exposure", full_page=False)
     assert page.errors == []
 

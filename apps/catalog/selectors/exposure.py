@@ -17,9 +17,15 @@ SUPPLY_KINDS = (RecordKind.CONTRACT, RecordKind.DEPLOYMENT, RecordKind.LOAN)
 
 
 def _citations(record) -> list[dict]:
-    return [{"source": str(c.source.uuid), "publisher": c.source.publisher, "published": c.source.published,
-             "title": c.source.title, "url": c.source.url, "quote": c.quote}
-            for c in record.citations.all()]
+    """The record's sources, each once, with every quote the record takes from it."""
+    by_source: dict[int, dict] = {}
+    for c in record.citations.all():
+        entry = by_source.setdefault(c.source_id, {
+            "source": str(c.source.uuid), "publisher": c.source.publisher, "published": c.source.published,
+            "title": c.source.title, "url": c.source.url, "quotes": []})
+        if c.quote not in entry["quotes"]:
+            entry["quotes"].append(c.quote)
+    return list(by_source.values())
 
 
 def _cite_all(rels: list[dict]) -> None:
