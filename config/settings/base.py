@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "apps.citations",
     "apps.api",
     "apps.articles",
+    "apps.following",
     # Last, so its admin registration and signals see the project's apps.
     "axes",
 ]
@@ -193,6 +195,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.sync.tasks.outbox_sweep",
         "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10)),
     },
+    # The followers' daily digest (apps.following), at DIGEST_HOUR UTC.
+    "daily-digest": {
+        "task": "apps.following.tasks.digest_send_all",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=0),
+    },
 }
 
 # --- Cache (API throttling) ----------------------------------------------------------
@@ -248,6 +255,19 @@ SPECTACULAR_SETTINGS = {
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 LOGIN_URL = "admin:login"
+
+# --- Mail (the followers' daily digest) ---------------------------------------------------
+# Development prints mails on the worker's console; set EMAIL_BACKEND to
+# django.core.mail.backends.smtp.EmailBackend and the EMAIL_* variables to send them.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vendorgraph <digest@localhost>")
+# The address the digests link to.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Outbox ------------------------------------------------------------------------
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)
