@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("apps.browse.urls")),
     path("", include("apps.citations.urls")),
     path("curation/", include("apps.ingest.urls")),
+    path("curation/articles/", include("apps.articles.urls")),
+    path("", include("apps.following.urls")),
     path("curation/", include("apps.curation.urls")),
     path("api/", include("apps.api.urls")),
 ]

@@ -219,11 +219,6 @@ class Unmapped:
         target = getattr(self, bucket)
         target[key] = target.get(key, 0) + 1
 
-    def merge(self, stored: dict) -> None:
-        for bucket in ("facts", "identifiers", "attributes", "schemas", "matched", "notes"):
-            for key, number in (stored.get(bucket) or {}).items():
-                getattr(self, bucket)[key] = getattr(self, bucket).get(key, 0) + number
-
     def as_dict(self) -> dict:
         return {"facts": self.facts, "identifiers": self.identifiers, "attributes": self.attributes,
                 "schemas": self.schemas, "matched": self.matched, "notes": self.notes}
