@@ -1,0 +1,27 @@
+"""pg_trgm for entity search on PostgreSQL: the extension and GiST trigram indexes on the
+normalised names (entities and aliases), used as nearest-neighbour scans by the search's
+candidate query. A no-op on SQLite (the search counts shared trigrams with LIKE there)."""
+from django.db import migrations
+
+INDEXES = [("catalog_entity_name_norm_trgm", "catalog_entity"), ("catalog_alias_name_norm_trgm", "catalog_alias")]
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, table in INDEXES:
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gist (name_norm gist_trgm_ops)")
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, _table in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("catalog", "0002_history_and_permissions")]
+
+    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
