@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import TrigramWordDistance
+from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import (
@@ -98,6 +98,7 @@ def sources_by_uuid(uuids) -> dict[str, Source]:
 
 MAX_SEARCH_HITS = 200
 _CANDIDATES = 300
+_PG_CANDIDATES = 1000
 _MIN_SCORE = 70.0
 
 
@@ -135,8 +136,8 @@ def entity_search(*, q: str, kind: str = "", country: str = "") -> list[SearchHi
     typo-tolerant ("Nuotech", "Nuctek" find Nuctech). Best first, at most MAX_SEARCH_HITS.
 
     Candidates come from SQL (names sharing the most trigrams with the query, so the cost
-    does not grow with the number of matches; on PostgreSQL pg_trgm's indexed trigram
-    distance), then rapidfuzz ranks them. Two queries.
+    does not grow with the number of matches; on PostgreSQL pg_trgm's indexed word
+    similarity), then rapidfuzz ranks them. Two queries.
     """
     norm = normalize_name(q)
     if not norm:
@@ -153,12 +154,15 @@ def entity_search(*, q: str, kind: str = "", country: str = "") -> list[SearchHi
         name_rows = entities.filter(name_norm__startswith=norm).values_list("id", "name_norm")[:_CANDIDATES]
         alias_rows = aliases.filter(name_norm__startswith=norm).values_list("entity_id", "name_norm")[:_CANDIDATES]
     elif connection.vendor == "postgresql":
-        # pg_trgm: the names nearest to the query by word-trigram distance, straight from
-        # the GiST trigram indexes (catalog migration 0003) as a nearest-neighbour scan.
-        name_rows = (entities.annotate(d=TrigramWordDistance(Value(norm), "name_norm")).order_by("d")
-                     .values_list("id", "name_norm")[:_CANDIDATES])
-        alias_rows = (aliases.annotate(d=TrigramWordDistance(Value(norm), "name_norm")).order_by("d")
-                      .values_list("entity_id", "name_norm")[:_CANDIDATES])
+        # pg_trgm: names whose word similarity to the query reaches
+        # pg_trgm.word_similarity_threshold (set on each connection, see settings), found
+        # through the GIN trigram indexes of catalog migration 0003. Unordered on purpose:
+        # a query as common as "company" stops at the limit instead of sorting every name;
+        # rapidfuzz ranks what comes back.
+        name_rows = (entities.filter(TrigramWordSimilar(F("name_norm"), Value(norm)))
+                     .values_list("id", "name_norm")[:_PG_CANDIDATES])
+        alias_rows = (aliases.filter(TrigramWordSimilar(F("name_norm"), Value(norm)))
+                      .values_list("entity_id", "name_norm")[:_PG_CANDIDATES])
     else:
         need = max(1, (len(grams) + 2) // 3)
         name_rows = (entities.annotate(g=_gram_score("name_norm", grams)).filter(g__gte=need)

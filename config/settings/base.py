@@ -88,6 +88,11 @@ _local_postgres = (f"postgres://{quote(POSTGRES_USER)}:{quote(POSTGRES_PASSWORD)
                    f"{quote(POSTGRES_DB)}")
 DATABASE_URL = env_str("DATABASE_URL", _local_postgres if VENDORGRAPH_DB == "postgres" else _default_sqlite)
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Entity search candidates (pg_trgm): names whose word similarity to the query is at
+    # least this (the default 0.6 would miss "Nuotech" for Nuctech).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", f"-c pg_trgm.word_similarity_threshold={env_str('SEARCH_TRGM_THRESHOLD', '0.3')}")
 # WAL and a busy timeout let the web process and the Celery worker share the SQLite file.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {

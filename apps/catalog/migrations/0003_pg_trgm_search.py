@@ -1,6 +1,7 @@
-"""pg_trgm for entity search on PostgreSQL: the extension and GiST trigram indexes on the
-normalised names (entities and aliases), used as nearest-neighbour scans by the search's
-candidate query. A no-op on SQLite (the search counts shared trigrams with LIKE there)."""
+"""pg_trgm for entity search on PostgreSQL: the extension and GIN trigram indexes on the
+normalised names (entities and aliases), which the search's candidate query (`name_norm %>
+query`, word similarity) reads. A no-op on SQLite (the search counts shared trigrams with
+LIKE there)."""
 from django.db import migrations
 
 INDEXES = [("catalog_entity_name_norm_trgm", "catalog_entity"), ("catalog_alias_name_norm_trgm", "catalog_alias")]
@@ -11,7 +12,7 @@ def forwards(apps, schema_editor):
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table in INDEXES:
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gist (name_norm gist_trgm_ops)")
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (name_norm gin_trgm_ops)")
 
 
 def backwards(apps, schema_editor):
