@@ -21,7 +21,7 @@ def synthetic_changes(n: int, *, version: int = 1, seed: str = "bench") -> list[
         uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{seed}/{i}"))
         props = {"name": f"Synthetic {kind} {i}", "kind": kind, "aliases": [f"Alias {i}"],
                  "country": "PL",
-                 "state_owned": None, "status": "published"}
+                 "state_owned": None, "workflow": "published"}
         changes.append({"aggregate": "entity", "op": "upsert", "uid": uid, "version": version,
                         "payload": {"uid": uid, "kind": kind, "props": props}})
     return changes

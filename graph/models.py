@@ -76,7 +76,7 @@ class GraphEntity(DjangoNode):
     country = StringProperty(index=True)
     iso_code = StringProperty(index=True)
     state_owned = BooleanProperty()
-    status = StringProperty()
+    workflow = StringProperty()
 
     owns = RelationshipTo("GraphEntity", REL_TYPES["ownership"], model=RecordRel)
     has_role_in = RelationshipTo("GraphEntity", REL_TYPES["role"], model=RecordRel)

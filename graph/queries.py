@@ -18,11 +18,19 @@ MAX_PATH_HOPS = 6
 # shown as current.
 ENDED_STATUSES = ["ended", "former", "removed", "repaid", "lifted", "annulled", "expired"]
 
-_REL_VISIBLE = """($published_only = false OR r.workflow = 'published')
+# The visibility rule of apps.catalog.selectors.visibility, in Cypher (its one graph form):
+# a record is public when published and every entity it names -- both ends, the site and
+# the party -- is published.
+_ENTITY_PUBLIC = "{n}.workflow = 'published'"
+_REL_PUBLIC = """($published_only = false OR (r.workflow = 'published'
+  AND startNode(r).workflow = 'published' AND endNode(r).workflow = 'published'
+  AND (r.site IS NULL OR EXISTS { MATCH (pub_site:Entity {uid: r.site}) WHERE pub_site.workflow = 'published' })
+  AND (r.party IS NULL OR EXISTS { MATCH (pub_party:Entity {uid: r.party}) WHERE pub_party.workflow = 'published' })))"""
+_REL_VISIBLE = _REL_PUBLIC + """
   AND ($as_of IS NULL OR ((r.start IS NULL OR r.start <= $as_of)
        AND (r.end IS NULL OR r.end >= left($as_of, size(r.end)))
        AND NOT (r.end IS NULL AND coalesce(r.status, '') IN $ended_statuses)))"""
-_NODE_VISIBLE = "($published_only = false OR {n}.status = 'published')"
+_NODE_VISIBLE = "($published_only = false OR " + _ENTITY_PUBLIC + ")"
 # Overlap of a record's [start, end] with the range [$date_from, $date_to] (either open).
 _REL_IN_RANGE = """($date_to IS NULL OR r.start IS NULL OR r.start <= $date_to)
   AND ($date_from IS NULL OR r.end IS NULL OR r.end >= left($date_from, size(r.end)))"""
@@ -75,7 +83,7 @@ CALL {{
   RETURN r, x
 }}
 WITH r, x WHERE {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='x')}
-OPTIONAL MATCH (site:Entity {{uid: r.site}})
+OPTIONAL MATCH (site:Entity {{uid: r.site}}) WHERE {_NODE_VISIBLE.format(n='site')}
 WITH r, x, site,
      CASE WHEN x.kind IN ['country', 'site', 'public_body'] AND x.country IS NOT NULL THEN x.country
           WHEN site IS NOT NULL AND site.country IS NOT NULL THEN site.country ELSE x.country END AS country
@@ -266,7 +274,7 @@ NEIGHBOURHOOD = {
     depth: f"""
 MATCH (start:Entity {{uid: $uid}})
 OPTIONAL MATCH p = (start)-[rels*1..{depth}]-(:Entity)
-WHERE all(r IN rels WHERE type(r) IN $types AND ($published_only = false OR r.workflow = 'published'))
+WHERE all(r IN rels WHERE type(r) IN $types AND {_REL_PUBLIC})
 WITH start, p LIMIT $limit
 UNWIND CASE WHEN p IS NULL THEN [null] ELSE relationships(p) END AS r
 RETURN start.uid AS start, collect(DISTINCT r.uid) AS records

@@ -50,8 +50,8 @@ def make_published_record(subject: Entity, object: Entity, kind: str = "contract
     from apps.catalog.vocab import Workflow
 
     for entity in (subject, object):
-        if entity.status != Workflow.PUBLISHED:
-            entity.status = Workflow.PUBLISHED
+        if entity.workflow != Workflow.PUBLISHED:
+            entity.workflow = Workflow.PUBLISHED
             entity.save()
     record = make_record(subject, object, kind=kind, **kwargs)
     cite(record, quote or "Acme Scanners Ltd won a contract worth 1,200,000 euros in 2021.", source)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from apps.catalog.models import Citation, Entity, Record, Source
+from apps.catalog.models import Citation, Entity, Fact, Record, Source
+from apps.catalog.selectors.visibility import related_if_public
 from apps.catalog.vocab import Workflow
 from apps.citations.selectors import record_evidence
 
@@ -36,7 +37,7 @@ class EntitySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entity
-        fields = ["uuid", "key", "kind", "name", "aliases", "country", "iso_code", "state_owned", "status", "url"]
+        fields = ["uuid", "key", "kind", "name", "aliases", "country", "iso_code", "state_owned", "workflow", "url"]
 
     def get_aliases(self, obj) -> list[str]:
         return [a.name for a in obj.aliases.all()]
@@ -47,12 +48,36 @@ class EntitySerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class EntityDetailSerializer(EntitySerializer):
+class FactSerializer(serializers.ModelSerializer):
     citations = CitationSerializer(many=True)
+
+    class Meta:
+        model = Fact
+        fields = ["field", "value", "workflow", "citations"]
+
+
+class EntityDetailSerializer(EntitySerializer):
+    """An entity with its facts (one row per value, each with its own citations: two
+    sources that disagree are both shown) and the citations of the entity itself."""
+
+    citations = serializers.SerializerMethodField()
+    facts = serializers.SerializerMethodField()
 
     class Meta(EntitySerializer.Meta):
         fields = EntitySerializer.Meta.fields + ["description", "facts", "identifiers", "citations", "version",
                                                  "published_at"]
+
+    def get_citations(self, obj) -> list[dict]:
+        rows = getattr(obj, "shown_citations", None)
+        if rows is None:  # a fresh write, answered to its curator
+            rows = obj.citations.filter(record__isnull=True).select_related("source")
+        return CitationSerializer(rows, many=True).data
+
+    def get_facts(self, obj) -> list[dict]:
+        rows = getattr(obj, "shown_facts", None)
+        if rows is None:
+            rows = obj.fact_set.prefetch_related("citations__source")
+        return FactSerializer(rows, many=True).data
 
 
 class ResponseSerializer(serializers.Serializer):
@@ -78,7 +103,7 @@ class RecordSerializer(serializers.ModelSerializer):
     object = EntityRefSerializer()
     site = EntityRefSerializer(allow_null=True)
     party = EntityRefSerializer(allow_null=True)
-    related = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    related = serializers.SerializerMethodField()
     amount = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=True, allow_null=True)
     share_pct = serializers.DecimalField(max_digits=6, decimal_places=3, coerce_to_string=True, allow_null=True)
     evidence = serializers.SerializerMethodField()
@@ -90,6 +115,11 @@ class RecordSerializer(serializers.ModelSerializer):
         fields = ["uuid", "key", "kind", "title", "description", "subject", "object", "site", "party", "related",
                   "start", "end", "amount", "currency", "amount_kind", "share_pct", "status", "procedure",
                   "attributes", "workflow", "published_at", "version", "permalink", "evidence", "citations"]
+
+    def get_related(self, obj) -> str | None:
+        """The record this one follows from, only when that one is public."""
+        related = related_if_public(obj)
+        return str(related.uuid) if related is not None else None
 
     def get_evidence(self, obj) -> EvidenceSerializer:
         return EvidenceSerializer(record_evidence(obj)).data

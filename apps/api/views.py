@@ -1,7 +1,7 @@
 """The JSON API: read-only for everyone (published data only), writes for curators.
 
 Detail is read from the store of record; ownership chains, deployments and paths from
-Neo4j (graph/queries.py). Every write goes through apps.curation.services, so it checks
+Neo4j, through apps.catalog.selectors. Every write goes through apps.catalog.services, so it checks
 the same role and validates the same way as the forms: errors come back as
 `400 {"field": ["why"]}` and change nothing.
 """
@@ -22,13 +22,21 @@ from rest_framework.response import Response
 
 from apps.api import serializers as s
 from apps.catalog import dates
-from apps.catalog.models import Citation, Entity, Record, Source
-from apps.catalog.text import normalize_name
+from apps.catalog import services
+from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
+from apps.catalog.selectors import browse as catalog_browse
+from apps.catalog.selectors.browse import GraphUnavailable
+from apps.catalog.selectors.search import entity_search
+from apps.catalog.selectors.visibility import (
+    public_aliases,
+    public_citations,
+    public_entities,
+    public_facts,
+    public_records,
+    public_sources,
+)
 from apps.citations import selectors
-from apps.curation import services
 from apps.curation.roles import is_curator
-from graph import queries as graph_queries
-from graph.connection import GraphUnavailable
 
 
 class GraphDown(APIException):
@@ -74,18 +82,27 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "uuid"
 
     def get_queryset(self):
-        qs = Entity.objects.all() if is_curator(self.request.user) else selectors.public_entities()
-        qs = qs.prefetch_related("aliases").order_by("name", "id")
+        curator = is_curator(self.request.user)
+        qs = Entity.objects.all() if curator else public_entities()
+        qs = qs.prefetch_related(Prefetch("aliases", queryset=Alias.objects.all() if curator else public_aliases()))
+        qs = qs.order_by("name", "id")
         params = self.request.query_params
         if params.get("kind"):
             qs = qs.filter(kind=params["kind"])
         if params.get("country"):
             qs = qs.filter(country=params["country"].upper())
         if params.get("q"):
-            norm = normalize_name(params["q"])
-            qs = qs.filter(Q(name_norm__contains=norm) | Q(aliases__name_norm__contains=norm)).distinct()
+            # The one search (apps.catalog.selectors.search), best match first.
+            hits = entity_search(q=params["q"], include_unpublished=curator)
+            order = {h.entity_id: i for i, h in enumerate(hits)}
+            return sorted(qs.filter(id__in=list(order)), key=lambda e: order[e.id])
         if self.action == "retrieve":
-            qs = qs.prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")))
+            citations = (Citation.objects if curator else public_citations()).filter(record__isnull=True)
+            facts = Fact.objects.all() if curator else public_facts()
+            qs = qs.prefetch_related(
+                Prefetch("citations", queryset=citations.select_related("source"), to_attr="shown_citations"),
+                Prefetch("fact_set", queryset=facts.prefetch_related(
+                    Prefetch("citations", queryset=Citation.objects.select_related("source"))), to_attr="shown_facts"))
         return qs
 
     def get_serializer_class(self):
@@ -110,7 +127,7 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         "country": serializers.CharField(required=False), "description": serializers.CharField(required=False)}),
         responses=s.EntityDetailSerializer)
     def create(self, request, *args, **kwargs):
-        allowed = {"kind", "name", "country", "iso_code", "state_owned", "description", "identifiers", "facts"}
+        allowed = {"kind", "name", "country", "iso_code", "state_owned", "description", "identifiers"}
         unknown = set(request.data) - allowed
         if unknown:
             raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
@@ -141,9 +158,9 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         as_of = _partial_date(request, "as_of")
         try:
             if direction == "up":
-                rows = [_chain_row(chain) for chain in graph_queries.ownership_chains(str(entity.uuid), as_of=as_of)["chains"]]
+                rows = [_chain_row(chain) for chain in catalog_browse.ownership_chains(entity, as_of=as_of)]
             else:
-                rows = graph_queries.ownership_edges(str(entity.uuid), direction="down", as_of=as_of)
+                rows = catalog_browse.ownership_edges_down(entity, as_of=as_of)
         except GraphUnavailable as exc:
             raise GraphDown() from exc
         return _paginate(self, rows)
@@ -154,14 +171,12 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         """Where the entity's equipment is deployed, contracted, donated, banned or cancelled, by
         country: one row per record (`country`, `map_status` as the deployment map colours it,
         `rel`, `counterpart`, `site_name`)."""
-        from apps.browse.selectors import map_status
-
         entity = self._entity()
         try:
-            rows = graph_queries.vendor_footprint(str(entity.uuid))
+            rows = catalog_browse.footprint_rows(entity)
         except GraphUnavailable as exc:
             raise GraphDown() from exc
-        return _paginate(self, [{**row, "map_status": map_status(row["rel"])} for row in rows])
+        return _paginate(self, rows)
 
     @extend_schema(responses=s.RecordSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -169,7 +184,7 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         """The entity's published records, at either end."""
         entity = self._entity()
         qs = selectors.records_for_display(
-            selectors.public_records().filter(Q(subject=entity) | Q(object=entity)).order_by("start", "id"))
+            public_records().filter(Q(subject=entity) | Q(object=entity)).order_by("start", "id"))
         return _paginate(self, qs, lambda page: s.RecordSerializer(page, many=True, context={"request": request}).data)
 
 
@@ -188,7 +203,7 @@ class RecordViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     lookup_field = "uuid"
 
     def get_queryset(self):
-        qs = Record.objects.all() if is_curator(self.request.user) else selectors.public_records()
+        qs = Record.objects.all() if is_curator(self.request.user) else public_records()
         params = self.request.query_params
         if params.get("kind"):
             qs = qs.filter(kind=params["kind"])
@@ -240,7 +255,10 @@ class SourceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Sources (documents) with, in detail, every published record and entity fact they support."""
 
     lookup_field = "uuid"
-    queryset = Source.objects.order_by("title", "id")
+    def get_queryset(self):
+        # A source cited only by unpublished items is not public.
+        qs = Source.objects.all() if is_curator(self.request.user) else public_sources()
+        return qs.order_by("title", "id")
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -250,7 +268,7 @@ class SourceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_serializer_context(self):
         context = super().get_serializer_context()
         if self.action == "retrieve" and "uuid" in self.kwargs:
-            source = get_object_or_404(Source, uuid=self.kwargs["uuid"])
+            source = get_object_or_404(self.get_queryset(), uuid=self.kwargs["uuid"])
             context["page"] = selectors.source_page(source, public_only=not is_curator(self.request.user))
         return context
 
@@ -297,7 +315,7 @@ def paths(request):
             errors[name] = ["Required: an entity uuid."]
         else:
             try:
-                entity = selectors.public_entities().filter(uuid=value).first()
+                entity = public_entities().filter(uuid=value).first()
             except DjangoValidationError:
                 errors[name] = [f"{value!r} is not a uuid."]
             else:
@@ -305,14 +323,13 @@ def paths(request):
                     errors[name] = ["No published entity has this uuid."]
         ends[name] = entity
     kinds = [k for k in request.query_params.get("kinds", "").split(",") if k]
-    unknown = [k for k in kinds if k not in graph_queries.REL_TYPES]
+    unknown = [k for k in kinds if k not in catalog_browse.RECORD_KINDS_IN_GRAPH]
     if unknown:
         errors["kinds"] = [f"Unknown record kind(s): {', '.join(unknown)}."]
     if errors:
         raise ValidationError(errors)
     try:
-        rows = graph_queries.paths_between(str(ends["from"].uuid), str(ends["to"].uuid), kinds=kinds or None,
-                                           max_hops=graph_queries.MAX_PATH_HOPS, limit=50)
+        rows = catalog_browse.path_rows(ends["from"], ends["to"], kinds=kinds)
     except GraphUnavailable as exc:
         raise GraphDown() from exc
     from apps.api.pagination import Pagination

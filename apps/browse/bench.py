@@ -87,8 +87,8 @@ def build_synthetic(*, entities: int = 100_000, records: int = 300_000, hubs: in
             kind, country, name = rng.choice(kinds), rng.choice(COUNTRIES), _name(rng, i)
         uid = uuid.uuid4()
         rows.append(Entity(uuid=uid, kind=kind, name=name, name_norm=normalize_name(name), country=country,
-                           iso_code=country if kind == "country" else None, status="published", version=1,
-                           published_at=now, identifiers={}, facts={}))
+                           iso_code=country if kind == "country" else None, workflow="published", version=1,
+                           published_at=now, identifiers={}))
         meta.append((str(uid), kind, country))
     models.QuerySet(model=Entity).bulk_create(rows, batch_size=batch)
     ids = list(Entity.objects.order_by("id").values_list("id", flat=True))
@@ -193,7 +193,7 @@ def build_synthetic(*, entities: int = 100_000, records: int = 300_000, hubs: in
     entity_changes = [{"aggregate": "entity", "op": "upsert", "uid": uid, "version": 1, "payload": {
         "uid": uid, "kind": kind, "props": {"name": e.name, "kind": kind, "aliases": [],
                                             "country": country or None, "iso_code": e.iso_code, "state_owned": None,
-                                            "status": "published"}}}
+                                            "workflow": "published"}}}
         for (uid, kind, country), e in zip(meta, rows)]
     for i in range(0, len(entity_changes), batch):
         apply_changes(entity_changes[i:i + batch], force=True)

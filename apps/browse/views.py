@@ -1,6 +1,6 @@
 """Browsing pages: each view translates the query string and calls one or two selectors.
 
-Only published data is shown. When Neo4j cannot be reached, pages that need a traversal
+Only public data is shown (apps.catalog.selectors.visibility). When Neo4j cannot be reached, pages that need a traversal
 answer 503 with a plain explanation instead of failing.
 """
 from __future__ import annotations
@@ -12,12 +12,13 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from apps.browse import selectors
+from apps.catalog.selectors import browse as selectors
+from apps.catalog.selectors import search as catalog_search
+from apps.catalog.selectors.visibility import public_entities
 from apps.catalog.dates import parse_partial_date
 from apps.catalog.models import Entity, country_name
 from apps.catalog.vocab import EntityKind, RecordKind
-from graph.connection import GraphUnavailable
-from graph.queries import MAX_PATH_HOPS
+from apps.catalog.selectors.browse import MAX_PATH_HOPS, GraphUnavailable
 
 # --- input -----------------------------------------------------------------------------
 
@@ -58,8 +59,8 @@ def _kinds(request) -> list[str]:
     return [k for k in request.GET.getlist("kind") if k in RecordKind.values]
 
 
-def _entity_or_404(uid) -> Entity:
-    entity = selectors.entity_get(uid)
+def _entity_or_404(uid, *, facts: bool = False) -> Entity:
+    entity = selectors.entity_get(uid, facts=facts)
     if entity is None:
         raise Http404("No such published entity.")
     return entity
@@ -91,10 +92,10 @@ def search(request):
     kind = kind if kind in EntityKind.values else ""
     country = request.GET.get("country", "").upper()
     country = country if selectors.valid_country_code(country) else ""
-    page_obj, results = (selectors.search_page(q=q, kind=kind, country=country, page=_int(request.GET.get("page")))
+    page_obj, results = (catalog_search.search_page(q=q, kind=kind, country=country, page=_int(request.GET.get("page")))
                          if q else (None, []))
     context = {"q": q, "kind": kind, "country": country, "page_obj": page_obj, "results": results,
-               "kinds": EntityKind.choices, "countries": selectors.country_choices()}
+               "kinds": EntityKind.choices, "countries": catalog_search.country_choices()}
     template = "browse/partials/search_results.html" if request.htmx and request.htmx.target == "search-results" \
         else "browse/search.html"
     return render(request, template, context)
@@ -105,8 +106,8 @@ def search_suggest(request):
     q = request.GET.get("q", "").strip()[:200]
     results = []
     if len(q) >= 2:
-        hits = selectors.entity_search(q=q)[:8]
-        results = selectors.search_results(hits)
+        hits = catalog_search.entity_search(q=q)[:8]
+        results = catalog_search.search_results(hits)
     return render(request, "browse/partials/search_suggest.html", {"q": q, "results": results})
 
 
@@ -116,7 +117,7 @@ def search_suggest(request):
 @require_GET
 @graph_required
 def entity_detail(request, uid):
-    entity = _entity_or_404(uid)
+    entity = _entity_or_404(uid, facts=True)
     ctx = _as_of_context(request)
     groups = selectors.entity_record_groups(entity, as_of=ctx["as_of"])
     # Only entities with an owner need the chain (saves a Neo4j round trip for most pages).
@@ -223,10 +224,10 @@ def _resolve_endpoint(request, name: str) -> tuple[Entity | None, str, list[dict
         return entity, (entity.name if entity else q), []
     if not q:
         return None, "", []
-    hits = selectors.entity_search(q=q)[:6]
+    hits = catalog_search.entity_search(q=q)[:6]
     if not hits:
         return None, q, []
-    results = selectors.search_results(hits)
+    results = catalog_search.search_results(hits)
     entity = results[0]["entity"] if results else None
     return entity, q, results[1:]
 
@@ -256,8 +257,8 @@ def timeline(request):
     vendor = selectors.entity_get(vendor_uid) if vendor_uid else None
     vendor_q = request.GET.get("vendor_q", "").strip()[:200]
     if vendor_q and (vendor is None or vendor_q != vendor.name):
-        hits = selectors.entity_search(q=vendor_q)[:1]
-        vendor = selectors.published_entities().filter(id=hits[0].entity_id).first() if hits else None
+        hits = catalog_search.entity_search(q=vendor_q)[:1]
+        vendor = public_entities().filter(id=hits[0].entity_id).first() if hits else None
     country_code = request.GET.get("country", "").upper()
     country_code = country_code if selectors.valid_country_code(country_code) else ""
     kinds = [k for k in _kinds(request) if k in selectors.TIMELINE_KINDS]
@@ -266,4 +267,4 @@ def timeline(request):
     return render(request, "browse/timeline.html", {
         "page_obj": page_obj, "vendor": vendor, "country": country_code, "selected_kinds": kinds,
         "kinds": [(k, RecordKind(k).label) for k in selectors.TIMELINE_KINDS],
-        "vendor_q": vendor_q, "countries": selectors.country_choices()})
+        "vendor_q": vendor_q, "countries": catalog_search.country_choices()})

@@ -58,14 +58,17 @@ def record_claim_text(record: Record) -> str:
     return head + "; ".join(parts) + "."
 
 
-def entity_fact_text(entity: Entity, fact: str) -> str:
-    """The claim behind an entity citation's `field`: '', 'alias:<name>', 'fact:<name>' or another field."""
+def entity_fact_text(entity: Entity, fact: str, citations=()) -> str:
+    """The claim behind an entity citation's `field`: '', 'alias:<name>', 'fact:<name>' or another field.
+
+    A field may hold several values from different sources: the claim names the values
+    that `citations` support."""
     if fact.startswith("alias:"):
         return f"{entity.name} is also named “{fact[6:]}”."
     if fact.startswith("fact:"):
         name = fact[5:]
-        value = (entity.facts or {}).get(name, "")
-        return f"{entity.name} — {name.replace('_', ' ')}: {value}."
+        values = list(dict.fromkeys(c.fact.value for c in citations if getattr(c, "fact", None) is not None))
+        return f"{entity.name} — {name.replace('_', ' ')}: {'; '.join(values)}."
     if fact:
         return f"{entity.name} — {fact.replace('_', ' ')}: {getattr(entity, fact, '')}."
     where = f", {entity.country_name}" if entity.country_name else ""

@@ -32,9 +32,10 @@ import zipfile
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 
 from apps.catalog.models import Citation, Entity, Record, Source
+from apps.catalog.selectors.visibility import entity_is_public, public_aliases, public_citations
 from apps.citations.cite import record_claim_text
 
 FORMATS = {"csv": "application/zip", "ftm": "application/x-ndjson", "graphml": "application/graphml+xml"}
@@ -50,15 +51,22 @@ class Bundle:
 
 
 def bundle_build(records, extra_entities=()) -> Bundle:
-    """Collect the records' ends (and `extra_entities`), their citations and sources."""
+    """Collect the records' ends (and `extra_entities`), their public citations and sources.
+
+    `records` must already be public (apps.catalog.selectors); entities, names and
+    citations are filtered here by the same rule."""
     records = list(records)
     entities: dict[int, Entity] = {e.pk: e for e in extra_entities}
     for r in records:
         for e in (r.subject, r.object, r.site, r.party):
-            if e is not None and e.status == "published":
+            if e is not None and entity_is_public(e):
                 entities.setdefault(e.pk, e)
+    # Only public names travel: `e.aliases.all()` below reads this filtered prefetch.
+    for e in entities.values():
+        getattr(e, "_prefetched_objects_cache", {}).pop("aliases", None)
+    prefetch_related_objects(list(entities.values()), Prefetch("aliases", queryset=public_aliases()))
     citations = list(
-        Citation.objects.filter(Q(record__in=[r.pk for r in records]) | Q(entity__in=list(entities)))
+        public_citations().filter(Q(record__in=[r.pk for r in records]) | Q(entity__in=list(entities)))
         .select_related("source", "record", "entity")
     )
     sources = {c.source_id: c.source for c in citations}

@@ -1,8 +1,7 @@
 """Reads for journalists: what is public, evidence strength, sources and revisions.
 
-"Public" means published: a record is public when it and both its ends are published;
-an entity when its status is published. Curators (any role) also see drafts on the
-permalink and history pages, marked as such.
+What is public is said once, in apps.catalog.selectors.visibility; curators (any role)
+also see drafts on the permalink and history pages, marked as such.
 """
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet
 
 from apps.catalog.models import Citation, Entity, Record, Source
+from apps.catalog.selectors.visibility import public_citations, public_records, record_is_public
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import RecordKind, Workflow
 
@@ -30,38 +30,16 @@ LEVELS = {
 }
 
 
-def public_entities() -> QuerySet[Entity]:
-    return Entity.objects.filter(status=Workflow.PUBLISHED)
-
-
-def public_records() -> QuerySet[Record]:
-    return Record.objects.filter(
-        workflow=Workflow.PUBLISHED, subject__status=Workflow.PUBLISHED, object__status=Workflow.PUBLISHED
-    )
-
-
 def records_for_display(qs: QuerySet[Record]) -> QuerySet[Record]:
     """`qs` with what record pages, cite texts and evidence badges read, in a few queries."""
     statements = (
-        Record.objects.filter(kind=RecordKind.STATEMENT, workflow=Workflow.PUBLISHED)
+        public_records().filter(kind=RecordKind.STATEMENT)
         .select_related("subject", "object")
         .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")))
     )
     return qs.select_related("subject", "object", "site", "party", "related", "published_by").prefetch_related(
         Prefetch("citations", queryset=Citation.objects.select_related("source")),
         Prefetch("followups", queryset=statements, to_attr="published_followups"),
-    )
-
-
-def record_visible_to(record: Record, user) -> bool:
-    from apps.curation.roles import is_curator
-
-    if is_curator(user):
-        return True
-    return (
-        record.workflow == Workflow.PUBLISHED
-        and record.subject.status == Workflow.PUBLISHED
-        and record.object.status == Workflow.PUBLISHED
     )
 
 
@@ -131,7 +109,7 @@ def record_evidence(record: Record) -> Evidence:
     followups = getattr(record, "published_followups", None)
     if followups is None:
         followups = list(
-            record.followups.filter(kind=RecordKind.STATEMENT, workflow=Workflow.PUBLISHED)
+            public_records().filter(related=record, kind=RecordKind.STATEMENT)
             .select_related("subject").prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")))
         )
     parties = {record.subject_id, record.object_id, record.party_id} - {None}
@@ -169,18 +147,20 @@ def record_revisions(record: Record, *, public_only: bool):
 
 def source_page(source: Source, *, public_only: bool = True) -> dict:
     """What a source supports: records (under both of their ends) and entity facts."""
-    citations = source.citations.select_related("record__subject", "record__object", "entity").order_by("start", "id")
+    citations = source.citations.select_related("record__subject", "record__object", "record__site", "record__party",
+                                                "entity").order_by("start", "id")
+    public_entity_citations = set(public_citations().filter(source=source, record__isnull=True)
+                                  .values_list("pk", flat=True)) if public_only else set()
     records: dict[int, dict] = {}
     facts = []
     for c in citations:
         if c.record_id:
             r = c.record
-            if public_only and not (r.workflow == Workflow.PUBLISHED and r.subject.status == Workflow.PUBLISHED
-                                    and r.object.status == Workflow.PUBLISHED):
+            if public_only and not record_is_public(r):
                 continue
             records.setdefault(r.pk, {"record": r, "citations": []})["citations"].append(c)
         elif c.entity_id:
-            if public_only and c.entity.status != Workflow.PUBLISHED:
+            if public_only and c.pk not in public_entity_citations:
                 continue
             facts.append(c)
     by_entity: dict[int, dict] = {}
@@ -195,14 +175,6 @@ def source_page(source: Source, *, public_only: bool = True) -> dict:
         "facts": facts,
         "by_entity": sorted(by_entity.values(), key=lambda g: g["entity"].name.lower()),
     }
-
-
-def search_entities(q: str, *, limit: int = 200) -> QuerySet[Entity]:
-    """Published entities whose name or an alias contains `q` (accents and case folded)."""
-    norm = normalize_name(q)
-    if not norm:
-        return public_entities().none()
-    return public_entities().filter(Q(name_norm__contains=norm) | Q(aliases__name_norm__contains=norm)).distinct()[:limit]
 
 
 def merged_into(uuid) -> Entity | None:

@@ -19,15 +19,24 @@ from apps.catalog.models import Entity, Record, Source
 from apps.catalog.vocab import Workflow
 from apps.citations import cite, exports, selectors
 from apps.curation.roles import is_curator
-from graph import queries as graph_queries
-from graph.connection import GraphUnavailable
+from apps.catalog.selectors import browse as catalog_browse
+from apps.catalog.selectors.browse import GraphUnavailable
+from apps.catalog.selectors.search import entities_matching
+from apps.catalog.selectors.visibility import (
+    entity_visible_to,
+    public_citations,
+    public_entities,
+    public_sources,
+    record_visible_to,
+    related_if_public,
+)
 
 
 def _record_or_404(request, uuid) -> Record:
     record = get_object_or_404(selectors.records_for_display(Record.objects.all()), uuid=uuid)
     if record.workflow == Workflow.RETRACTED and not is_curator(request.user):
         raise _Gone(record)
-    if not selectors.record_visible_to(record, request.user):
+    if not record_visible_to(record, request.user):
         raise Http404("No such record.")
     return record
 
@@ -65,6 +74,7 @@ def record_permalink(request, uuid):
     claim = record_claim(request, record)
     return render(request, "citations/record.html", {
         "record": record, "evidence": selectors.record_evidence(record), "claim": claim,
+        "related": record.related if not public_only else related_if_public(record),
         "cite_text": cite.cite_text(claim, accessed=timezone.localdate()),
         "revisions": selectors.record_revisions(record, public_only=public_only)[:100],
         "grouped": cite._grouped(claim.citations),
@@ -122,16 +132,17 @@ def cite_record(request, uuid):
 def cite_entity(request, uuid):
     """Cite one fact of an entity: `?fact=` '' (the entity), 'alias:<name>', 'fact:<name>'."""
     entity = get_object_or_404(Entity, uuid=uuid)
-    if entity.status != Workflow.PUBLISHED and not is_curator(request.user):
+    if not entity_visible_to(entity, request.user):
         raise Http404("No such entity.")
     fact = request.GET.get("fact", "")
-    citations = list(entity.citations.filter(field=fact).select_related("source"))
+    visible = entity.citations.all() if is_curator(request.user) else public_citations().filter(entity=entity)
+    citations = list(visible.filter(field=fact).select_related("source", "fact"))
     if fact and not citations:
         raise Http404("No citation supports this fact.")
     latest = entity.history.order_by("-history_date", "-history_id").first()
     claim = cite.Claim(
         key=f"vg-{str(entity.uuid)[:8]}" + (f"-{hashlib.sha1(fact.encode()).hexdigest()[:6]}" if fact else ""),
-        text=cite.entity_fact_text(entity, fact),
+        text=cite.entity_fact_text(entity, fact, citations),
         citations=citations,
         permalink=request.build_absolute_uri(_entity_url(entity)),
         version=entity.version if latest else None,
@@ -152,12 +163,12 @@ def _entity_url(entity: Entity) -> str:
 
 
 def source_list(request):
-    sources = Source.objects.order_by("title")
+    sources = (Source.objects if is_curator(request.user) else public_sources()).order_by("title")
     return render(request, "citations/source_list.html", {"sources": sources})
 
 
 def source_detail(request, uuid):
-    source = get_object_or_404(Source, uuid=uuid)
+    source = get_object_or_404(Source.objects if is_curator(request.user) else public_sources(), uuid=uuid)
     page = selectors.source_page(source, public_only=not is_curator(request.user))
     return render(request, "citations/source.html", {"source": source, **page})
 
@@ -177,7 +188,7 @@ def _export_response(bundle: exports.Bundle, fmt: str, name: str) -> HttpRespons
 
 def export_entity(request, uuid, fmt):
     """An entity's neighbourhood (records within `?depth=` 1 or 2 hops, from Neo4j)."""
-    entity = get_object_or_404(selectors.public_entities(), uuid=uuid)
+    entity = get_object_or_404(public_entities(), uuid=uuid)
     try:
         depth = int(request.GET.get("depth", "1"))
     except ValueError:
@@ -185,12 +196,11 @@ def export_entity(request, uuid, fmt):
     if depth not in (1, 2):
         return HttpResponseBadRequest("depth: 1 or 2.")
     try:
-        uids = graph_queries.neighbourhood(str(entity.uuid), depth=depth)
+        records = list(catalog_browse.neighbourhood_records(entity, depth=depth)[:MAX_EXPORT_RECORDS])
     except GraphUnavailable:
         return HttpResponse("The graph is unavailable right now; try again shortly.", status=503,
                             content_type="text/plain")
-    records = selectors.public_records().filter(uuid__in=uids).select_related("subject", "object", "site", "party")
-    bundle = exports.bundle_build(records[:MAX_EXPORT_RECORDS], extra_entities=[entity])
+    bundle = exports.bundle_build(records, extra_entities=[entity])
     return _export_response(bundle, fmt, entity.key or str(entity.uuid)[:8])
 
 
@@ -199,10 +209,8 @@ def export_search(request, fmt):
     q = request.GET.get("q", "").strip()
     if not q:
         return HttpResponseBadRequest("q: say what to search for.")
-    matched = list(selectors.search_entities(q))
-    ids = [e.pk for e in matched]
-    records = (selectors.public_records().filter(subject__in=ids) | selectors.public_records().filter(object__in=ids))
-    records = records.distinct().select_related("subject", "object", "site", "party")
+    matched = entities_matching(q)
+    records = catalog_browse.records_of_entities(matched)
     bundle = exports.bundle_build(records[:MAX_EXPORT_RECORDS], extra_entities=matched)
     return _export_response(bundle, fmt, "search")
 

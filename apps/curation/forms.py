@@ -1,12 +1,12 @@
 """Forms of the curation pages. They validate like the models (ModelForm runs the model's
-full_clean), and the views hand the cleaned data to apps.curation.services."""
+full_clean), and the views hand the cleaned data to apps.catalog.services."""
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from apps.catalog.models import Entity, Record, Source
-from apps.curation.services import RECORD_FIELDS
+from apps.catalog.services import RECORD_FIELDS
 
 
 def errors_to_form(form: forms.Form, exc: ValidationError) -> None:

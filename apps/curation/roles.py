@@ -26,9 +26,9 @@ ROLES = (EDITOR, REVIEWER, ADMIN)
 # Permissions per group; each role includes the ones before it.
 _CURATE = [
     f"{action}_{model}"
-    for model in ("entity", "alias", "record", "source", "citation")
+    for model in ("entity", "alias", "fact", "record", "source", "citation")
     for action in ("view", "add", "change")
-] + ["delete_alias", "delete_citation", "view_mergedecision"]
+] + ["delete_alias", "delete_fact", "delete_citation", "view_mergedecision"]
 _REVIEW = ["publish_entity", "publish_record"]
 _ADMIN = ["delete_entity", "delete_record", "delete_source", "merge_entity", "add_mergedecision",
           "change_mergedecision", "delete_mergedecision",
@@ -39,8 +39,11 @@ GROUP_PERMISSIONS = {
     ADMIN: _CURATE + _REVIEW + _ADMIN,
 }
 
-PUBLISH_PERM = {"entity": "catalog.publish_entity", "record": "catalog.publish_record"}
-CHANGE_PERM = {"entity": "catalog.change_entity", "record": "catalog.change_record"}
+# Names and facts are claims about an entity: publishing them is publishing the entity's content.
+PUBLISH_PERM = {"entity": "catalog.publish_entity", "record": "catalog.publish_record",
+                "alias": "catalog.publish_entity", "fact": "catalog.publish_entity"}
+CHANGE_PERM = {"entity": "catalog.change_entity", "record": "catalog.change_record",
+               "alias": "catalog.change_alias", "fact": "catalog.change_fact"}
 
 
 def role_of(user) -> str | None:
@@ -65,7 +68,7 @@ def _kind(obj) -> str:
 
 
 def workflow_of(obj) -> str:
-    return obj.workflow if _kind(obj) == "record" else obj.status
+    return obj.workflow
 
 
 def require(user, perm: str, message: str) -> None:

@@ -8,7 +8,7 @@ from itertools import combinations
 from django.db.models import Q
 from rapidfuzz import fuzz
 
-from apps.catalog.models import Citation, Entity, Record
+from apps.catalog.models import Alias, Citation, Entity, Fact, Record
 from apps.catalog.vocab import Workflow
 from apps.curation.models import MergeDecision
 
@@ -16,15 +16,24 @@ from apps.curation.models import MergeDecision
 _HIDDEN = {"version", "updated_at", "name_norm", "content_hash", "created_at"}
 
 
+QUEUE_LIMIT = 200
+
+
 def review_queue() -> dict:
-    """Drafts and items in review, oldest change first within each state."""
+    """Drafts and items in review (records, entities, names, facts), oldest change first
+    within each state, and published records flagged for another look."""
     records = Record.objects.select_related("subject", "object").order_by("updated_at")
     entities = Entity.objects.order_by("updated_at")
+    aliases = Alias.objects.select_related("entity").order_by("id")
+    facts = Fact.objects.select_related("entity").prefetch_related("citations__source").order_by("id")
     return {
-        "records_review": records.filter(workflow=Workflow.REVIEW),
-        "records_draft": records.filter(workflow=Workflow.DRAFT),
-        "entities_review": entities.filter(status=Workflow.REVIEW),
-        "entities_draft": entities.filter(status=Workflow.DRAFT),
+        "records_flagged": records.exclude(flag="").exclude(workflow=Workflow.RETRACTED)[:QUEUE_LIMIT],
+        "records_review": records.filter(workflow=Workflow.REVIEW)[:QUEUE_LIMIT],
+        "records_draft": records.filter(workflow=Workflow.DRAFT)[:QUEUE_LIMIT],
+        "entities_review": entities.filter(workflow=Workflow.REVIEW)[:QUEUE_LIMIT],
+        "entities_draft": entities.filter(workflow=Workflow.DRAFT)[:QUEUE_LIMIT],
+        "names_pending": aliases.filter(workflow__in=[Workflow.DRAFT, Workflow.REVIEW])[:QUEUE_LIMIT],
+        "facts_pending": facts.filter(workflow__in=[Workflow.DRAFT, Workflow.REVIEW])[:QUEUE_LIMIT],
     }
 
 
@@ -161,7 +170,7 @@ def duplicate_candidates(*, threshold: float = 85.0, limit: int = 100) -> list[C
     country (or where one has no country), best first, minus pairs already decided."""
     decided = {(str(a), str(b)) for a, b in MergeDecision.objects.values_list("entity_a", "entity_b")}
     buckets: dict[str, list[tuple[Entity, list[str]]]] = {}
-    entities = Entity.objects.exclude(status=Workflow.RETRACTED).prefetch_related("aliases")
+    entities = Entity.objects.exclude(workflow=Workflow.RETRACTED).prefetch_related("aliases")
     for e in entities:
         names = sorted({_core_name(n) for n in [e.name_norm, *(a.name_norm for a in e.aliases.all())] if n})
         buckets.setdefault(e.kind, []).append((e, names))
@@ -190,7 +199,9 @@ def decisions(limit: int = 50):
 
 
 def entity_choices(q: str = "", limit: int = 20):
-    qs = Entity.objects.all()
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(aliases__name__icontains=q)).distinct()
-    return qs[:limit]
+    """Entities a curator may pick (drafts too), by the one search."""
+    from apps.catalog.selectors.search import entities_matching
+
+    if not q:
+        return list(Entity.objects.exclude(workflow=Workflow.RETRACTED)[:limit])
+    return entities_matching(q, limit=limit, include_unpublished=True)

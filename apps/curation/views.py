@@ -15,8 +15,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from apps.catalog.models import Entity, Record
-from apps.curation import roles, selectors, services
+from apps.catalog.models import Alias, Entity, Fact, Record
+from apps.catalog import services
+from apps.curation import roles, selectors
+from apps.curation import services as curation_services
 from apps.curation.forms import CitationForm, DuplicateForm, RecordForm, SourceForm, TransitionForm, errors_to_form
 
 
@@ -34,7 +36,11 @@ def curator_required(view):
     return wrapper
 
 
-def _obj(kind: str, uuid):
+def _obj(kind: str, uuid=None, pk=None):
+    if kind == "alias":
+        return get_object_or_404(Alias, pk=pk)
+    if kind == "fact":
+        return get_object_or_404(Fact, pk=pk)
     return get_object_or_404(Record if kind == "record" else Entity, uuid=uuid)
 
 
@@ -108,8 +114,8 @@ def source_new(request):
 
 @require_POST
 @curator_required
-def transition(request, kind, uuid):
-    obj = _obj(kind, uuid)
+def transition(request, kind, uuid=None, pk=None):
+    obj = _obj(kind, uuid, pk)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Unknown workflow step.")
@@ -120,7 +126,7 @@ def transition(request, kind, uuid):
         except ValidationError as exc:
             messages.error(request, "Not done: " + " ".join(f"{k}: {'; '.join(v)}" for k, v in exc.message_dict.items()))
         else:
-            messages.success(request, f"{obj} is now {obj.get_workflow_display() if kind == 'record' else obj.get_status_display()}.")
+            messages.success(request, f"{obj} is now {obj.get_workflow_display()}.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = reverse("curation:queue")
@@ -169,7 +175,7 @@ def duplicate_decide(request):
     verdict, note = form.cleaned_data["verdict"], form.cleaned_data["note"]
     try:
         if verdict == "different":
-            services.merge_decision_record(user=request.user, a=a, b=b, verdict="different", note=note)
+            curation_services.merge_decision_record(user=request.user, a=a, b=b, verdict="different", note=note)
             messages.success(request, f"Recorded: {a.name} and {b.name} are not the same.")
         else:
             keep, merge = (a, b) if verdict == "merge_into_a" else (b, a)

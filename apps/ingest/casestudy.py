@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.catalog.models import Alias, Citation, Entity, Record, Source
+from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
 from apps.catalog.vocab import PROCEDURES, Workflow
 from apps.sync.models import SyncedModel
 
@@ -149,16 +149,27 @@ def _load_sources(data, folder: Path, where: _Locator, report: LoadReport) -> di
     return sources
 
 
-def _sync_citations(target, wanted: list[tuple[Source, str, str]], where: _Locator, key: str) -> bool:
-    """Make the target's citations exactly `wanted` [(source, quote, field)]; True if changed."""
+def _sync_citations(target, wanted: list[tuple[Source, str, str]], where: _Locator, key: str,
+                    facts: dict[tuple[str, str], Fact] | None = None) -> bool:
+    """Make the target's citations exactly `wanted` [(source, quote, field)]; True if changed.
+
+    For an entity, a field "fact:<name>=<value>" cites that one fact (from `facts`)."""
     kwargs = {"record": target} if isinstance(target, Record) else {"entity": target}
-    existing = {(c.source_id, c.quote, c.field): c for c in Citation.objects.filter(**kwargs)}
+    facts = facts or {}
+    existing = {(c.source_id, c.quote, c.field if c.fact_id is None else f"{c.field}={c.fact.value}"): c
+                for c in Citation.objects.filter(**kwargs).select_related("fact")}
     wanted_keys = {(s.pk, q, f) for s, q, f in wanted}
     changed = False
     for source, quote, field_name in wanted:
         if (source.pk, quote, field_name) in existing:
             continue
-        citation = Citation(source=source, quote=quote, field=field_name, **kwargs)
+        fact = None
+        if field_name.startswith("fact:"):
+            name, _, value = field_name[5:].partition("=")
+            fact = facts[(name, value)]
+            citation = Citation(source=source, quote=quote, field=f"fact:{name}", fact=fact, **kwargs)
+        else:
+            citation = Citation(source=source, quote=quote, field=field_name, **kwargs)
         try:
             citation.save()
         except ValidationError as exc:
@@ -199,11 +210,10 @@ def _load_entities(data, sources, where, report, publish) -> dict[str, Entity]:
     entities = {}
     for item in data.get("entities", []):
         key = item["key"]
-        facts = {f["field"]: f["value"] for f in item.get("facts", [])}
         values = {
             "kind": item["kind"], "name": item["name"], "country": item.get("country") or "",
             "iso_code": item.get("iso_code") or None, "state_owned": item.get("state_owned"),
-            "description": item.get("description") or "", "facts": facts,
+            "description": item.get("description") or "",
             "identifiers": item.get("identifiers") or {},
         }
         entity, bucket = _upsert(Entity, key, values, where)
@@ -215,15 +225,38 @@ def _load_entities(data, sources, where, report, publish) -> dict[str, Entity]:
         for name in sorted(have_aliases.keys() - wanted_aliases):
             have_aliases[name].delete()
             bucket = "updated" if bucket == "unchanged" else bucket
+        # One fact per (field, value): two articles saying different things are both kept.
+        wanted_facts = {(f["field"], str(f["value"])) for f in item.get("facts", [])}
+        have_facts = {(f.field, f.value): f for f in entity.fact_set.all()}
+        for field_name, value in sorted(wanted_facts - have_facts.keys()):
+            fact = Fact(entity=entity, field=field_name, value=value)
+            try:
+                fact.full_clean()
+            except ValidationError as exc:
+                raise where.error(key, f"facts.{field_name}", _validation_message(exc)[1]) from exc
+            fact.save()
+            have_facts[(field_name, value)] = fact
+            bucket = "updated" if bucket == "unchanged" else bucket
+        for ident in sorted(have_facts.keys() - wanted_facts):
+            have_facts.pop(ident).delete()
+            bucket = "updated" if bucket == "unchanged" else bucket
         wanted = _citations(item, sources, where, key)
         for alias in item.get("aliases", []):
             wanted += _citations(alias, sources, where, key, f"alias:{alias['name']}")
         for fact in item.get("facts", []):
-            wanted += _citations(fact, sources, where, key, f"fact:{fact['field']}")
-        if _sync_citations(entity, wanted, where, key) and bucket == "unchanged":
+            wanted += _citations(fact, sources, where, key, f"fact:{fact['field']}={fact['value']}")
+        if _sync_citations(entity, wanted, where, key, have_facts) and bucket == "unchanged":
             bucket = "updated"
-        if publish and _publish(entity, key, where, "status") and bucket == "unchanged":
+        if publish and _publish(entity, key, where, "workflow") and bucket == "unchanged":
             bucket = "updated"
+        if publish:
+            # Names and facts are published with their entity: the file is curated, and
+            # each carries its own citation (checked above).
+            for claim in [*entity.aliases.all(), *have_facts.values()]:
+                if claim.workflow != Workflow.PUBLISHED:
+                    claim.workflow = Workflow.PUBLISHED
+                    claim.save()
+                    bucket = "updated" if bucket == "unchanged" else bucket
         report.count(bucket, "entities")
         entities[key] = entity
     return entities

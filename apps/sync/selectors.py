@@ -27,3 +27,16 @@ def sync_lag() -> SyncLag:
         oldest_pending_seconds=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
         last_delivered_at=last,
     )
+
+
+def graph_counts_or_error() -> tuple[dict[str, int], dict[str, int], str]:
+    """(entities by kind, records by kind, "") as Neo4j sees them, or ({}, {}, why) when it
+    cannot be reached."""
+    from graph.connection import GraphUnavailable
+    from graph.sync import graph_counts
+
+    try:
+        entities, records = graph_counts()
+    except GraphUnavailable as exc:
+        return {}, {}, str(exc)
+    return entities, records, ""

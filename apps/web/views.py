@@ -1,20 +1,14 @@
 from django.shortcuts import render
 
-from apps.catalog.selectors import store_counts
+from apps.catalog.selectors.counts import store_counts
 from apps.catalog.vocab import EntityKind, RecordKind
-from apps.sync.selectors import sync_lag
-from graph.connection import GraphUnavailable
-from graph.sync import graph_counts
+from apps.sync.selectors import graph_counts_or_error, sync_lag
 
 
 def home(request):
     """Counts as the store of record and as Neo4j see them, and the sync lag."""
     s_entities, s_records = store_counts()
-    graph_error = ""
-    try:
-        g_entities, g_records = graph_counts()
-    except GraphUnavailable as exc:
-        g_entities, g_records, graph_error = {}, {}, str(exc)
+    g_entities, g_records, graph_error = graph_counts_or_error()
 
     def rows(choices, store, graph):
         return [

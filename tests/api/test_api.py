@@ -113,7 +113,7 @@ def test_writes_need_a_curator(who, status, as_user, request):
 def test_publishing_through_the_api_needs_a_reviewer(who, status, as_user, request):
     from tests.factories import cite
 
-    record = make_record(make_entity("A Ltd", status="published"), make_entity("B Ltd", status="published"))
+    record = make_record(make_entity("A Ltd", workflow="published"), make_entity("B Ltd", workflow="published"))
     cite(record, "Acme Holding owns 60% of Acme Scanners Ltd.")
     response = as_user(request.getfixturevalue(who)).post(f"/api/records/{record.uuid}/workflow/",
                                                           {"to": "published"})

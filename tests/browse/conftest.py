@@ -29,7 +29,7 @@ def publish():
 
     class Builder:
         def entity(self, name, kind="company", **kwargs):
-            entity = Entity(name=name, kind=kind, status="published", **kwargs)
+            entity = Entity(name=name, kind=kind, workflow="published", **kwargs)
             entity.save()
             return entity
 

@@ -56,6 +56,6 @@ def test_unpublished_entities_and_records_are_not_public(client, publish, graph)
     publish.drain()
     response = client.get(reverse("browse:entity", args=[vendor.uuid]))
     assert response.context["groups"] == []
-    vendor.status = "draft"
+    vendor.workflow = "draft"
     vendor.save()
     assert client.get(reverse("browse:entity", args=[vendor.uuid])).status_code == 404

@@ -2,7 +2,7 @@
 import pytest
 from django.urls import reverse
 
-from apps.browse import selectors
+from apps.catalog.selectors import search as selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_the_results_page_shows_type_country_and_record_count(client, casestudy,
 def test_it_never_shows_unpublished_entities(publish, graph):
     publish.entity("Acme Scanners")
     draft = publish.entity("Acme Draft Scanners")
-    draft.status = "draft"
+    draft.workflow = "draft"
     draft.save()
     assert names("acme scanners") == ["Acme Scanners"]
 

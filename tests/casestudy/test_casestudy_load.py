@@ -8,7 +8,7 @@ from apps.ingest.casestudy import DEFAULT_PATH, CaseStudyError, load_casestudy
 from apps.sync.models import OutboxEvent
 from apps.sync.parity import parity_check
 from apps.sync.services import outbox_drain
-from apps.browse.selectors import map_status
+from apps.catalog.selectors.browse import map_status
 from graph import queries
 
 pytestmark = pytest.mark.django_db

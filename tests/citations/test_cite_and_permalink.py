@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.catalog.models import Entity, Record
-from apps.curation import services
+from apps.catalog import services
 from apps.ingest.casestudy import load_casestudy
 from tests.factories import make_entity, make_published_record
 
@@ -81,8 +81,8 @@ def test_the_permalink_is_stable_and_old_revisions_stay_readable(bob, client):
 
 
 def test_draft_revisions_are_not_public(alice, client):
-    record = services.record_create(user=alice, kind="contract", subject=make_entity("A Ltd", status="published"),
-                                    object=make_entity("B Ltd", status="published"), title="Draft wording")
+    record = services.record_create(user=alice, kind="contract", subject=make_entity("A Ltd", workflow="published"),
+                                    object=make_entity("B Ltd", workflow="published"), title="Draft wording")
     draft_revision = record.history.first().history_id
     from tests.factories import cite
 

@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from apps.catalog.models import Record
-from apps.curation import services
+from apps.catalog import services
 from apps.curation.selectors import object_history
 from apps.sync.models import OutboxEvent
 from tests.factories import cite, make_entity, make_published_record, make_record

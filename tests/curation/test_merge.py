@@ -4,11 +4,12 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from apps.catalog.models import Citation, Entity, Record
-from apps.curation import services
+from apps.catalog import services
+from apps.curation import services as curation_services
 from apps.curation.models import MergeDecision
 from apps.curation.selectors import duplicate_candidates
 from apps.sync.models import OutboxEvent
-from tests.factories import cite, make_entity, make_record
+from tests.factories import make_source, cite, make_entity, make_record
 
 pytestmark = pytest.mark.django_db
 
@@ -26,31 +27,34 @@ def test_likely_duplicates_are_similar_names_in_the_same_country():
 
 
 def test_merging_b_into_a_keeps_names_and_moves_records_and_citations(charlie):
-    a, b = make_entity("Nuctech", country="CN"), make_entity("Nuotech", country="CN", facts={"founded": "1997"})
+    a, b = make_entity("Nuctech", country="CN"), make_entity("Nuotech", country="CN")
+    services.fact_create(user=charlie, entity=b, field="founded", value="1997", citations=[
+        {"source": make_source(), "quote": "Acme Scanners Ltd won a contract worth 1,200,000 euros in 2021."}])
     services.alias_create(user=charlie, entity=b, name="Nuotech Co.")
     buyer = make_entity("Ministry", kind="public_body")
     record = make_record(buyer, b)
-    cite(b, "Acme Scanners Ltd won a contract worth 1,200,000 euros in 2021.", field="fact:founded")
     b_uuid = b.uuid
     services.entity_merge(user=charlie, keep=a, merge=b, note="same company")
     a.refresh_from_db()
     assert set(a.aliases.values_list("name", flat=True)) == {"Nuotech", "Nuotech Co."}
     assert Record.objects.get(pk=record.pk).object_id == a.pk
     assert Citation.objects.filter(entity=a, field="fact:founded").count() == 1
-    assert a.facts == {"founded": "1997"}
+    assert [(f.field, f.value, f.workflow) for f in a.fact_set.all()] == [("founded", "1997", "review")]
     assert not Entity.objects.filter(uuid=b_uuid).exists()
     decision = MergeDecision.objects.get()
     assert (decision.verdict, decision.decided_by, decision.kept) == ("same", charlie, a.uuid)
     # the graph hears of all of it through the outbox
     assert OutboxEvent.objects.filter(uid=str(b_uuid), op="delete").exists()
     assert OutboxEvent.objects.filter(uid=str(record.uuid)).latest("id").payload["o"] == str(a.uuid)
-    assert "Nuotech" in OutboxEvent.objects.filter(uid=str(a.uuid)).latest("id").payload["props"]["aliases"]
+    # b was a draft: its names wait for review on a instead of being published by the merge
+    assert set(a.aliases.values_list("workflow", flat=True)) == {"review"}
+    assert OutboxEvent.objects.filter(uid=str(a.uuid)).latest("id").payload["props"]["aliases"] == []
 
 
 def test_a_decided_pair_is_not_proposed_again(charlie):
     a, b = make_entity("Acme Scanners", country="CN"), make_entity("Acme Scaners", country="CN")
     assert len(duplicate_candidates()) == 1
-    services.merge_decision_record(user=charlie, a=b, b=a, verdict="different", note="two firms")
+    curation_services.merge_decision_record(user=charlie, a=b, b=a, verdict="different", note="two firms")
     assert duplicate_candidates() == []
     assert MergeDecision.objects.get().verdict == "different"
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from apps.catalog.models import Entity, Record
 from apps.catalog.vocab import Workflow
-from apps.curation import services
+from apps.catalog import services
 from tests.factories import cite, make_entity, make_published_record, make_record
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_it_lets_curators_change_drafts_but_only_reviewers_change_published(pers
 
 @pytest.mark.parametrize("person", ROLES, indirect=True)
 def test_only_reviewers_and_admins_publish_and_retract(person):
-    a, b = make_entity("A Ltd", status="published"), make_entity("B Ltd", status="published")
+    a, b = make_entity("A Ltd", workflow="published"), make_entity("B Ltd", workflow="published")
     record = make_record(a, b, workflow=Workflow.REVIEW)
     cite(record, "Acme Scanners Ltd won a contract worth 1,200,000 euros in 2021.")
     if person.username in ("bob", "charlie"):
@@ -116,7 +116,7 @@ def test_the_curation_pages_need_a_role(who, status, as_user, request):
 
 @pytest.mark.parametrize("who,status", [(None, 302), ("dave", 403), ("alice", 403), ("bob", 302), ("charlie", 302)])
 def test_the_publish_button_is_enforced_on_the_server(who, status, as_user, request):
-    record = make_record(make_entity("A Ltd", status="published"), make_entity("B Ltd", status="published"))
+    record = make_record(make_entity("A Ltd", workflow="published"), make_entity("B Ltd", workflow="published"))
     cite(record, "Acme Scanners Ltd won a contract worth 1,200,000 euros in 2021.")
     client = as_user(request.getfixturevalue(who) if who else None)
     response = client.post(reverse("curation:record_transition", args=[record.uuid]), {"to": "published"})

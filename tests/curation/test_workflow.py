@@ -4,14 +4,14 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from apps.catalog.vocab import Workflow
-from apps.curation import services
+from apps.catalog import services
 from tests.factories import cite, make_entity, make_record, make_source
 
 pytestmark = pytest.mark.django_db
 
 
 def test_publishing_needs_a_citation_whose_quote_is_in_the_source(bob):
-    a, b = make_entity("A Ltd", status="published"), make_entity("B Ltd", status="published")
+    a, b = make_entity("A Ltd", workflow="published"), make_entity("B Ltd", workflow="published")
     record = make_record(a, b)
     with pytest.raises(ValidationError) as exc:
         services.workflow_transition(user=bob, obj=record, to=Workflow.PUBLISHED)
@@ -30,7 +30,7 @@ def test_publishing_needs_a_citation_whose_quote_is_in_the_source(bob):
 
 
 def test_a_record_between_unpublished_entities_cannot_be_published(bob):
-    record = make_record(make_entity("Draft Ltd"), make_entity("B Ltd", status="published"))
+    record = make_record(make_entity("Draft Ltd"), make_entity("B Ltd", workflow="published"))
     cite(record, "Acme Holding owns 60% of Acme Scanners Ltd.")
     with pytest.raises(ValidationError) as exc:
         services.workflow_transition(user=bob, obj=record, to=Workflow.PUBLISHED)
@@ -45,7 +45,7 @@ def test_impossible_steps_are_refused_with_a_reason(bob):
 
 
 def test_only_published_records_are_public(client, alice):
-    a, b = make_entity("A Ltd", status="published"), make_entity("B Ltd", status="published")
+    a, b = make_entity("A Ltd", workflow="published"), make_entity("B Ltd", workflow="published")
     record = make_record(a, b, title="Secret draft")
     cite(record, "Acme Holding owns 60% of Acme Scanners Ltd.")
     url = reverse("citations:record", args=[record.uuid])
@@ -58,7 +58,7 @@ def test_only_published_records_are_public(client, alice):
 
 
 def test_a_retracted_record_leaves_a_notice_at_its_permalink(client, bob):
-    a, b = make_entity("A Ltd", status="published"), make_entity("B Ltd", status="published")
+    a, b = make_entity("A Ltd", workflow="published"), make_entity("B Ltd", workflow="published")
     record = make_record(a, b, title="Wrong story")
     cite(record, "Acme Holding owns 60% of Acme Scanners Ltd.")
     services.workflow_transition(user=bob, obj=record, to=Workflow.PUBLISHED)
@@ -75,4 +75,4 @@ def test_an_entity_with_published_records_cannot_be_retracted(bob):
     record = make_published_record(make_entity("A Ltd"), make_entity("B Ltd"))
     with pytest.raises(ValidationError) as exc:
         services.workflow_transition(user=bob, obj=record.subject, to=Workflow.RETRACTED)
-    assert "published record" in exc.value.message_dict["status"][0]
+    assert "published record" in exc.value.message_dict["workflow"][0]

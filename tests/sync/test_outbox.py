@@ -37,7 +37,7 @@ def test_deleting_writes_a_newer_versioned_delete():
 
 def test_an_alias_reprojects_its_entity():
     entity = make_entity("Nuctech Company Limited")
-    Alias(entity=entity, name="Nuotech").save()
+    Alias(entity=entity, name="Nuotech", workflow="published").save()
     latest = OutboxEvent.objects.filter(uid=str(entity.uuid)).latest("id")
     assert latest.version == 2
     assert "Nuotech" in latest.payload["props"]["aliases"]

@@ -1,5 +1,6 @@
-from .entities import Alias, Entity, country_name, validate_country_code
+from .entities import Alias, Entity, Fact, country_name, validate_country_code
 from .records import Record, validate_currency
 from .sources import Citation, Source
 
-__all__ = ["Alias", "Citation", "Entity", "Record", "Source", "country_name", "validate_country_code", "validate_currency"]
+__all__ = ["Alias", "Citation", "Entity", "Fact", "Record", "Source", "country_name", "validate_country_code",
+           "validate_currency"]

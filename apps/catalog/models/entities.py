@@ -45,8 +45,9 @@ class Entity(SyncedModel):
     state_owned = models.BooleanField(null=True, blank=True, help_text="Owned or controlled by a state, where a source says so.")
     description = models.TextField(blank=True)
     identifiers = models.JSONField(default=dict, blank=True)
-    facts = models.JSONField(default=dict, blank=True, help_text="Further facts by name, each cited as 'fact:<name>'.")
-    status = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
+    # The review state (draft -> review -> published -> retracted), as on records. Further
+    # facts live in `Fact`, one row per (field, value), each with its own citations.
+    workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -87,7 +88,8 @@ class Entity(SyncedModel):
         super().save(*args, **kwargs)
 
     def graph_payload(self) -> dict:
-        aliases = list(self.aliases.values_list("name", flat=True)) if self.pk else []
+        # Only reviewed names are public (and searchable in the graph).
+        aliases = list(self.aliases.filter(workflow=Workflow.PUBLISHED).values_list("name", flat=True)) if self.pk else []
         return {
             "uid": str(self.uuid),
             "kind": self.kind,
@@ -98,7 +100,7 @@ class Entity(SyncedModel):
                 "country": self.country or None,
                 "iso_code": self.iso_code or None,
                 "state_owned": self.state_owned,
-                "status": self.status,
+                "workflow": self.workflow,
             },
         }
 
@@ -108,11 +110,16 @@ class Entity(SyncedModel):
 
 
 class Alias(models.Model):
-    """Another name of an entity, as some source spells it ("Nuotech" for Nuctech)."""
+    """Another name of an entity, as some source spells it ("Nuotech" for Nuctech).
+
+    A name is a claim like any other: it is public only once reviewed (`workflow`
+    published, with a verified citation) and while its entity is public.
+    """
 
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="aliases")
     name = models.CharField(max_length=500)
     name_norm = models.CharField(max_length=500, editable=False, db_index=True)
+    workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
 
     history = HistoricalRecords(excluded_fields=["name_norm"])
 
@@ -140,3 +147,37 @@ class Alias(models.Model):
             result = super().delete(*args, **kwargs)
             self.entity.touch()
         return result
+
+
+class Fact(models.Model):
+    """One value of one field of an entity ("founded" = "1997"), with its own citations.
+
+    Two sources that say different things make two facts side by side, each backed by its
+    own quotes; a fact is public only once reviewed and while its entity is public.
+    """
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="fact_set")
+    field = models.CharField(max_length=100)
+    value = models.TextField()
+    workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["field", "id"]
+        constraints = [models.UniqueConstraint(fields=["entity", "field", "value"], name="fact_unique_value")]
+
+    def __str__(self):
+        return f"{self.field}: {self.value}"
+
+    def clean(self):
+        self.field = (self.field or "").strip()
+        self.value = (self.value or "").strip()
+        errors = {}
+        if not self.field:
+            errors["field"] = "A fact needs the name of its field."
+        if not self.value:
+            errors["value"] = "A fact needs a value."
+        if errors:
+            raise ValidationError(errors)

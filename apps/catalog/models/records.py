@@ -57,6 +57,8 @@ class Record(SyncedModel):
     procedure = models.CharField(max_length=20, blank=True, choices=[(p, p) for p in PROCEDURES])
     attributes = models.JSONField(default=dict, blank=True)
     workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
+    flag = models.CharField(max_length=300, blank=True,
+                            help_text="Why reviewers should look at it again (e.g. a quote no longer found in its source).")
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -75,6 +75,9 @@ class Citation(models.Model):
                                related_name="citations")
     entity = models.ForeignKey("catalog.Entity", on_delete=models.CASCADE, null=True, blank=True,
                                related_name="citations")
+    # A citation of one fact of an entity also names that fact (its entity stays set, so an
+    # entity's citations are all found in one place).
+    fact = models.ForeignKey("catalog.Fact", on_delete=models.CASCADE, null=True, blank=True, related_name="citations")
     field = models.CharField(max_length=100, blank=True,
                              help_text="Which fact it supports: empty for the whole record/entity, "
                                        "'alias:<name>', 'fact:<name>', 'amount', 'start', ...")
@@ -107,6 +110,8 @@ class Citation(models.Model):
         # The target may be an unsaved instance (an admin inline validated before its parent is saved).
         if (self.record is None) == (self.entity is None):
             raise ValidationError("A citation supports exactly one record or one entity.")
+        if self.fact is not None and self.fact.entity_id != self.entity_id:
+            raise ValidationError({"fact": "This fact belongs to another entity."})
         if not (self.quote or "").strip():
             raise ValidationError({"quote": "The quote is required."})
         if self.source_id and self.source.text and self.source.locate(self.quote) is None:

@@ -1,4 +1,5 @@
-"""Reads behind the browsing pages. Only published data is public.
+"""Reads behind the browsing pages, the API and exports. Only public data is shown
+(`apps.catalog.selectors.visibility` says what that is).
 
 Traversals (ownership chains, neighbourhoods, paths, deployments and country activity) are
 answered by Neo4j through graph.queries; details (sources, quotes, titles) by the ORM, in a
@@ -8,60 +9,30 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 
-from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import (
-    Case,
-    Count,
-    F,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, Left, Length, Lower
-from rapidfuzz import fuzz
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
-from apps.catalog.models import Alias, Citation, Entity, Record, Source, country_name
-from apps.catalog.text import normalize_name
+from apps.catalog.models import Citation, Entity, Record, Source, country_name
+from apps.catalog.selectors.visibility import (
+    current_on,
+    public_citations,
+    public_entities,
+    public_facts,
+    public_records,
+    public_sources,
+)
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from graph import queries
+# Re-exported so that views and the API catch graph errors without importing graph.
+from graph.connection import GraphUnavailable  # noqa: F401
+from graph.queries import MAX_PATH_HOPS  # noqa: F401
 
 PUBLISHED = Workflow.PUBLISHED
 ENDED_STATUSES = queries.ENDED_STATUSES
 
-# --- visibility ------------------------------------------------------------------------
-
-
-def published_entities() -> QuerySet:
-    return Entity.objects.filter(status=PUBLISHED)
-
-
-def published_records() -> QuerySet:
-    """Published records whose every named party is published too."""
-    return Record.objects.filter(workflow=PUBLISHED, subject__status=PUBLISHED, object__status=PUBLISHED).filter(
-        Q(site__isnull=True) | Q(site__status=PUBLISHED)
-    ).filter(Q(party__isnull=True) | Q(party__status=PUBLISHED))
-
-
-def current_on(as_of: str | None) -> Q:
-    """Records current on `as_of` (same rule as graph.queries: partial dates compare as
-    prefixes; an ended status without an end date is not current)."""
-    if not as_of:
-        return Q()
-    return (
-        (Q(start="") | Q(start__lte=as_of))
-        & (Q(end="") | Q(end__gte=Left(Value(as_of), Length("end"))))
-        & ~(Q(end="") & Q(status__in=ENDED_STATUSES))
-    )
-
+# --- record cards ------------------------------------------------------------------
 
 def with_sources(qs: QuerySet) -> QuerySet:
     """Everything a record card shows, in three queries for any number of records."""
@@ -70,8 +41,8 @@ def with_sources(qs: QuerySet) -> QuerySet:
     # prefetching it here keeps a page at a fixed number of queries.
     # kind/workflow are compared through Lower() on purpose: as plain equalities SQLite's
     # planner would pick their (unselective) indexes over the related_id one the prefetch needs.
-    statements = (Record.objects.alias(k=Lower("kind"), w=Lower("workflow"))
-                  .filter(k=RecordKind.STATEMENT, w=PUBLISHED).select_related("subject", "object")
+    statements = (public_records().alias(k=Lower("kind"))
+                  .filter(k=RecordKind.STATEMENT).select_related("subject", "object")
                   .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source"))))
     return qs.select_related("subject", "object", "site", "party").prefetch_related(
         Prefetch("citations", queryset=citations),
@@ -84,146 +55,15 @@ def records_by_uuid(uuids) -> dict[str, Record]:
     uuids = [u for u in set(uuids) if u]
     if not uuids:
         return {}
-    return {str(r.uuid): r for r in with_sources(published_records().filter(uuid__in=uuids))}
+    return {str(r.uuid): r for r in with_sources(public_records().filter(uuid__in=uuids))}
 
 
 def sources_by_uuid(uuids) -> dict[str, Source]:
     uuids = [u for u in set(uuids) if u]
     if not uuids:
         return {}
-    return {str(s.uuid): s for s in Source.objects.filter(uuid__in=uuids).defer("text", "metadata_quotes")}
+    return {str(s.uuid): s for s in public_sources().filter(uuid__in=uuids).defer("text", "metadata_quotes")}
 
-
-# --- search ----------------------------------------------------------------------------
-
-MAX_SEARCH_HITS = 200
-_CANDIDATES = 300
-_PG_CANDIDATES = 1000
-_MIN_SCORE = 70.0
-
-
-@dataclass
-class SearchHit:
-    entity_id: int
-    score: float
-    matched: str  # the alias that matched best, or "" when the name did
-
-
-def _grams(norm: str, size: int = 3, cap: int = 16) -> list[str]:
-    grams: list[str] = []
-    for word in norm.split():
-        if len(word) < size:
-            grams.append(word)
-            continue
-        grams.extend(word[i:i + size] for i in range(len(word) - size + 1))
-    grams = list(dict.fromkeys(grams))
-    if len(grams) > cap:  # keep a spread of the query, not just its start
-        step = len(grams) / cap
-        grams = [grams[int(i * step)] for i in range(cap)]
-    return grams
-
-
-def _gram_score(field: str, grams: list[str]):
-    total = None
-    for gram in grams:
-        term = Case(When(**{f"{field}__contains": gram}, then=Value(1)), default=Value(0), output_field=IntegerField())
-        total = term if total is None else total + term
-    return total
-
-
-def entity_search(*, q: str, kind: str = "", country: str = "") -> list[SearchHit]:
-    """Published entities whose name or an alias matches `q`: case-, accent- and
-    typo-tolerant ("Nuotech", "Nuctek" find Nuctech). Best first, at most MAX_SEARCH_HITS.
-
-    Candidates come from SQL (names sharing the most trigrams with the query, so the cost
-    does not grow with the number of matches; on PostgreSQL pg_trgm's indexed word
-    similarity), then rapidfuzz ranks them. Two queries.
-    """
-    norm = normalize_name(q)
-    if not norm:
-        return []
-    entities = published_entities()
-    aliases = Alias.objects.filter(entity__status=PUBLISHED)
-    if kind:
-        entities, aliases = entities.filter(kind=kind), aliases.filter(entity__kind=kind)
-    if country:
-        entities, aliases = entities.filter(country=country), aliases.filter(entity__country=country)
-
-    grams = _grams(norm)
-    if len(norm) < 3:
-        name_rows = entities.filter(name_norm__startswith=norm).values_list("id", "name_norm")[:_CANDIDATES]
-        alias_rows = aliases.filter(name_norm__startswith=norm).values_list("entity_id", "name_norm")[:_CANDIDATES]
-    elif connection.vendor == "postgresql":
-        # pg_trgm: names whose word similarity to the query reaches
-        # pg_trgm.word_similarity_threshold (set on each connection, see settings), found
-        # through the GIN trigram indexes of catalog migration 0003. Unordered on purpose:
-        # a query as common as "company" stops at the limit instead of sorting every name;
-        # rapidfuzz ranks what comes back.
-        name_rows = (entities.filter(TrigramWordSimilar(F("name_norm"), Value(norm)))
-                     .values_list("id", "name_norm")[:_PG_CANDIDATES])
-        alias_rows = (aliases.filter(TrigramWordSimilar(F("name_norm"), Value(norm)))
-                      .values_list("entity_id", "name_norm")[:_PG_CANDIDATES])
-    else:
-        need = max(1, (len(grams) + 2) // 3)
-        name_rows = (entities.annotate(g=_gram_score("name_norm", grams)).filter(g__gte=need)
-                     .order_by("-g").values_list("id", "name_norm")[:_CANDIDATES])
-        alias_rows = (aliases.annotate(g=_gram_score("name_norm", grams)).filter(g__gte=need)
-                      .order_by("-g").values_list("entity_id", "name_norm")[:_CANDIDATES])
-
-    best: dict[int, SearchHit] = {}
-    for rows, is_alias in ((name_rows, False), (alias_rows, True)):
-        for entity_id, candidate in rows:
-            score = fuzz.WRatio(norm, candidate)
-            if candidate == norm:
-                score = 101.0 if not is_alias else 100.5
-            elif candidate.startswith(norm):
-                score = max(score, 99.0)
-            if score < _MIN_SCORE:
-                continue
-            hit = best.get(entity_id)
-            if hit is None or score > hit.score or (score == hit.score and not is_alias):
-                best[entity_id] = SearchHit(entity_id, score, candidate if is_alias else "")
-    return sorted(best.values(), key=lambda h: -h.score)[:MAX_SEARCH_HITS]
-
-
-def record_count_annotation():
-    """Published records an entity takes part in (as subject or object), as one expression."""
-    def count(field):
-        sub = (Record.objects.filter(**{field: OuterRef("pk")}, workflow=PUBLISHED).order_by()
-               .values(field).annotate(c=Count("id")).values("c"))
-        return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
-
-    return count("subject") + count("object")
-
-
-def search_results(hits: list[SearchHit]) -> list[dict]:
-    """Result rows (entity, record count, the alias that matched) for one page of hits: one query."""
-    ids = [h.entity_id for h in hits]
-    rows = {e.id: e for e in Entity.objects.filter(id__in=ids).annotate(n_records=record_count_annotation())
-            .prefetch_related(None)}
-    aliases = {}
-    if any(h.matched for h in hits):
-        for alias in Alias.objects.filter(entity_id__in=[h.entity_id for h in hits if h.matched]):
-            aliases.setdefault((alias.entity_id, alias.name_norm), alias.name)
-    out = []
-    for hit in hits:
-        entity = rows.get(hit.entity_id)
-        if entity is not None:
-            out.append({"entity": entity, "records": entity.n_records, "score": hit.score,
-                        "matched_alias": aliases.get((hit.entity_id, hit.matched), "")})
-    return out
-
-
-def search_page(*, q: str, kind: str = "", country: str = "", page: int = 1, per_page: int = 20):
-    hits = entity_search(q=q, kind=kind, country=country)
-    paginator = Paginator(hits, per_page)
-    page_obj = paginator.get_page(page)
-    return page_obj, search_results(list(page_obj.object_list))
-
-
-def country_choices() -> list[tuple[str, str]]:
-    codes = published_entities().exclude(country="").order_by().values_list("country", flat=True).distinct()
-    return sorted(((c, country_name(c)) for c in codes), key=lambda item: item[1])
 
 
 # --- entity pages ----------------------------------------------------------------------
@@ -251,11 +91,28 @@ _KIND_GROUP = {
 PER_GROUP = 6
 
 
-def entity_get(uid) -> Entity | None:
-    """A published entity with its aliases and entity-level citations (three queries)."""
-    citations = Citation.objects.select_related("source").order_by("id")
-    return (published_entities().prefetch_related("aliases", Prefetch("citations", queryset=citations))
-            .filter(uuid=uid).first())
+def entity_get(uid, *, facts: bool = False) -> Entity | None:
+    """A public entity with its public names and entity-level citations (three queries);
+    with `facts`, also its public facts (one more), each with `.cites`, its own citations.
+
+    `entity.public_aliases`, `entity.public_citations` (and `entity.public_facts`) carry
+    what a reader may see."""
+    from apps.catalog.selectors.visibility import public_aliases
+
+    citations = public_citations().filter(record__isnull=True).select_related("source").order_by("id")
+    prefetches = [Prefetch("aliases", queryset=public_aliases(), to_attr="public_aliases"),
+                  Prefetch("citations", queryset=citations, to_attr="public_citations")]
+    if facts:
+        prefetches.append(Prefetch("fact_set", queryset=public_facts(), to_attr="public_facts"))
+    entity = public_entities().prefetch_related(*prefetches).filter(uuid=uid).first()
+    if entity is not None and facts:
+        by_fact: dict[int, list[Citation]] = defaultdict(list)
+        for citation in entity.public_citations:
+            if citation.fact_id:
+                by_fact[citation.fact_id].append(citation)
+        for fact in entity.public_facts:
+            fact.cites = by_fact.get(fact.pk, [])
+    return entity
 
 
 def _group_expression(entity: Entity):
@@ -272,7 +129,7 @@ def _entity_records(entity: Entity, as_of: str | None) -> QuerySet:
     touches = plain.filter(subject=entity).values("pk").union(
         plain.filter(object=entity).values("pk"), plain.filter(site=entity).values("pk"),
         plain.filter(party=entity).values("pk"))
-    return (published_records().filter(pk__in=touches).filter(current_on(as_of))
+    return (public_records().filter(pk__in=touches).filter(current_on(as_of))
             .annotate(group=_group_expression(entity)))
 
 
@@ -418,7 +275,7 @@ COUNTRY_SECTIONS = [
 
 
 def country_entity(iso: str) -> Entity | None:
-    return published_entities().filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
+    return public_entities().filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
 
 
 def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | None = None,
@@ -529,7 +386,7 @@ TIMELINE_KINDS = [RecordKind.CONTRACT, RecordKind.BAN, RecordKind.INVESTIGATION,
 def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
                   page: int = 1, per_page: int = 25):
     """Dated records of the timeline kinds in date order (oldest first), filtered."""
-    qs = published_records().filter(kind__in=kinds or TIMELINE_KINDS).exclude(start="")
+    qs = public_records().filter(kind__in=kinds or TIMELINE_KINDS).exclude(start="")
     if vendor is not None:
         qs = qs.filter(Q(subject=vendor) | Q(object=vendor) | Q(party=vendor))
     if country:
@@ -545,3 +402,41 @@ _ISO2 = re.compile(r"^[A-Z]{2}$")
 
 def valid_country_code(code: str) -> bool:
     return bool(_ISO2.match(code or ""))
+
+
+# --- exports -------------------------------------------------------------------------
+
+def neighbourhood_records(entity: Entity, *, depth: int = 1) -> QuerySet:
+    """Public records within `depth` (1 or 2) hops of `entity` (the hops found by Neo4j)."""
+    uids = queries.neighbourhood(str(entity.uuid), depth=depth)
+    return public_records().filter(uuid__in=uids).select_related("subject", "object", "site", "party")
+
+
+def records_of_entities(entities) -> QuerySet:
+    """Public records naming any of `entities` as subject or object."""
+    ids = [e.pk for e in entities]
+    return public_records().filter(Q(subject__in=ids) | Q(object__in=ids)).select_related(
+        "subject", "object", "site", "party")
+
+
+# --- raw traversals for the API (the same queries and rule as the pages) ---------------
+
+RECORD_KINDS_IN_GRAPH = tuple(queries.REL_TYPES)
+
+
+def ownership_chains(entity: Entity, *, as_of: str | None = None) -> list[dict]:
+    return queries.ownership_chains(str(entity.uuid), as_of=as_of)["chains"]
+
+
+def ownership_edges_down(entity: Entity, *, as_of: str | None = None) -> list[dict]:
+    return queries.ownership_edges(str(entity.uuid), direction="down", as_of=as_of)
+
+
+def footprint_rows(entity: Entity, *, as_of: str | None = None) -> list[dict]:
+    """The deployment map's rows, each with the `map_status` the map colours it with."""
+    return [{**row, "map_status": map_status(row["rel"])}
+            for row in queries.vendor_footprint(str(entity.uuid), as_of=as_of)]
+
+
+def path_rows(a: Entity, b: Entity, *, kinds: list[str] | None = None, limit: int = 50) -> list[dict]:
+    return queries.paths_between(str(a.uuid), str(b.uuid), kinds=kinds or None, max_hops=MAX_PATH_HOPS, limit=limit)

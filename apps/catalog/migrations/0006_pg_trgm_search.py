@@ -23,6 +23,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0002_history_and_permissions")]
+    dependencies = [("catalog", "0005_entity_facts_removed")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -1,0 +1,504 @@
+"""The catalogue's writes: entities, names, facts, records, sources and citations; the review
+workflow, revert, delete and merge. The one way in for pages, the API, the admin, imports
+and commands.
+
+Every function checks the acting user's role on the server (apps.curation.roles) and
+raises PermissionDenied before touching anything; bad input raises ValidationError with
+messages by field and changes nothing (each function is one transaction). Entities and
+records are written through their save()/delete(), so every change reaches Neo4j through
+the outbox, and every change gets a history row naming the user (`_history_user`) and,
+where it helps, a reason.
+
+The rules that keep the public view honest live here and in
+apps.catalog.selectors.visibility: a record is published only when every entity it names
+is; an entity named by a published record cannot be retracted; a name or a fact is
+published only by a reviewer and with a citation whose quote is found.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
+from apps.catalog.selectors.visibility import RECORD_ENDS, records_naming
+from apps.catalog.vocab import Workflow
+from apps.curation import roles
+
+RECORD_FIELDS = ["kind", "subject", "object", "site", "party", "related", "title", "description", "start", "end",
+                 "amount", "currency", "amount_kind", "share_pct", "status", "procedure", "attributes"]
+ENTITY_FIELDS = ["kind", "name", "country", "iso_code", "state_owned", "description", "identifiers"]
+SOURCE_FIELDS = ["title", "publisher", "author", "published", "url", "language", "source_type", "text",
+                 "metadata_quotes"]
+
+# What a revert copies back from a revision: the content, never the identity, the version or
+# the workflow (publishing and retracting are decisions of their own, see workflow_transition).
+REVERT_FIELDS = {
+    "record": [f if f in ("title", "description", "start", "end", "amount", "currency", "amount_kind", "share_pct",
+                          "status", "procedure", "attributes", "kind") else f"{f}_id" for f in RECORD_FIELDS],
+    "entity": ENTITY_FIELDS,
+    "source": SOURCE_FIELDS,
+}
+
+
+def _attribute(obj, user, reason: str = "") -> None:
+    obj._history_user = user
+    if reason:
+        obj._change_reason = reason
+
+
+def _assign(obj, fields: dict, allowed: list[str]) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(obj, name, value)
+
+
+# --- create and change ------------------------------------------------------------------
+
+def record_create(*, user, citations: list[dict] | None = None, **fields) -> Record:
+    """A new draft record; `citations` ([{source, quote, field}]) are added in the same transaction."""
+    roles.require(user, "catalog.add_record", "Only editors, reviewers and admins may create records.")
+    record = Record(workflow=Workflow.DRAFT)
+    _assign(record, fields, RECORD_FIELDS)
+    _attribute(record, user, "created")
+    with transaction.atomic():
+        record.save()
+        for item in citations or []:
+            citation_create(user=user, target=record, **item)
+    return record
+
+
+def record_update(*, user, record: Record, **fields) -> Record:
+    roles.require_change(user, record)
+    _assign(record, fields, RECORD_FIELDS)
+    if record.workflow == Workflow.PUBLISHED:
+        _require_public_ends(record)
+    _attribute(record, user)
+    record.save()
+    return record
+
+
+def _require_public_ends(record: Record) -> None:
+    """A published record names only published entities (subject, object, site, party)."""
+    errors = {}
+    for end in RECORD_ENDS:
+        entity = getattr(record, end)
+        if entity is not None and entity.workflow != Workflow.PUBLISHED:
+            errors[end] = f"{entity.name} is not published yet: publish it first."
+    if errors:
+        raise ValidationError(errors)
+
+
+def entity_create(*, user, **fields) -> Entity:
+    roles.require(user, "catalog.add_entity", "Only editors, reviewers and admins may create entities.")
+    entity = Entity(workflow=Workflow.DRAFT)
+    _assign(entity, fields, ENTITY_FIELDS)
+    _attribute(entity, user, "created")
+    entity.save()
+    return entity
+
+
+def entity_update(*, user, entity: Entity, **fields) -> Entity:
+    roles.require_change(user, entity)
+    _assign(entity, fields, ENTITY_FIELDS)
+    _attribute(entity, user)
+    entity.save()
+    return entity
+
+
+def source_create(*, user, **fields) -> Source:
+    roles.require(user, "catalog.add_source", "Only editors, reviewers and admins may add sources.")
+    source = Source()
+    _assign(source, fields, SOURCE_FIELDS)
+    _attribute(source, user, "created")
+    source.full_clean()
+    source.save()
+    return source
+
+
+def source_update(*, user, source: Source, **fields) -> Source:
+    roles.require(user, "catalog.change_source", "Only editors, reviewers and admins may change sources.")
+    _assign(source, fields, SOURCE_FIELDS)
+    _attribute(source, user)
+    with transaction.atomic():
+        source.full_clean()
+        source.save()
+        citations_reverify(source=source, user=user)
+    return source
+
+
+def citations_reverify(*, source: Source, user=None) -> list[Citation]:
+    """Check every citation of `source` against its current text. A quote no longer found
+    makes its citation unverified (it stops counting for publication) and flags what it
+    supported for review; none silently stays verified. Returns the citations lost."""
+    lost = []
+    for citation in source.citations.select_related("record", "entity", "fact"):
+        was_found = citation.start is not None
+        citation.source = source
+        _attribute(citation, user, "source text changed")
+        citation.save(validate=False)
+        if was_found and citation.start is None:
+            lost.append(citation)
+    for citation in lost:
+        note = f"A quote is no longer found in “{source.title}”: “{citation.quote[:80]}”"
+        if citation.record_id:
+            record = citation.record
+            record.flag = note[:300]
+            _attribute(record, user, "flagged: " + note[:100])
+            record.save(validate=False)
+        else:
+            target = citation.fact or _alias_of(citation)
+            if target is not None and target.workflow == Workflow.PUBLISHED and not _has_found_citation(target):
+                target.workflow = Workflow.REVIEW
+                target.save()
+    return lost
+
+
+def _alias_of(citation: Citation) -> Alias | None:
+    if citation.entity_id and citation.field.startswith("alias:"):
+        return Alias.objects.filter(entity_id=citation.entity_id, name=citation.field[6:]).first()
+    return None
+
+
+def _citations_of(obj):
+    """The citations that support `obj` (a record, entity, name or fact)."""
+    if isinstance(obj, Alias):
+        return Citation.objects.filter(entity_id=obj.entity_id, field=f"alias:{obj.name}")
+    return obj.citations.all()
+
+
+def _has_found_citation(obj) -> bool:
+    return _citations_of(obj).filter(start__isnull=False).exists()
+
+
+def source_delete(*, user, source: Source) -> None:
+    roles.require(user, "catalog.delete_source", "Only admins may delete sources.")
+    if source.citations.exists():
+        raise ValidationError({"source": f"“{source.title}” is cited {source.citations.count()} time(s): "
+                                         "remove those citations first."})
+    _attribute(source, user, "deleted")
+    source.delete()
+
+
+def citation_create(*, user, target: Record | Entity | Alias | Fact, source: Source, quote: str,
+                    field: str = "") -> Citation:
+    """Cite `source` for `target` (a record, an entity, one of its names or facts). The
+    quote must be found verbatim in the source's text."""
+    roles.require(user, "catalog.add_citation", "Only editors, reviewers and admins may add citations.")
+    roles.require_change(user, target)
+    if not (source.text or "").strip():
+        raise ValidationError({"source": "This source has no stored text, so no quote can be checked against it."})
+    if isinstance(target, Record):
+        where = {"record": target}
+    elif isinstance(target, Alias):
+        where, field = {"entity": target.entity}, f"alias:{target.name}"
+    elif isinstance(target, Fact):
+        where, field = {"entity": target.entity, "fact": target}, f"fact:{target.field}"
+    else:
+        if (field or "").startswith(("alias:", "fact:")):
+            raise ValidationError({"field": "Cite a name or a fact through that name or fact, not by its label."})
+        where = {"entity": target}
+    citation = Citation(source=source, quote=quote, field=field or "", **where)
+    _attribute(citation, user, "cited")
+    citation.save()
+    return citation
+
+
+def citation_update(*, user, citation: Citation, **fields) -> Citation:
+    """Change a citation's source, quote or field; the quote is checked again."""
+    roles.require(user, "catalog.change_citation", "Only editors, reviewers and admins may change citations.")
+    target = citation.record or citation.fact or _alias_of(citation) or citation.entity
+    roles.require_change(user, target)
+    _assign(citation, fields, ["source", "quote", "field"])
+    with transaction.atomic():
+        _attribute(citation, user, "changed")
+        citation.save()
+        if citation.start is None and citation.record_id and citation.record.workflow == Workflow.PUBLISHED:
+            raise ValidationError({"quote": "This quote is not found in the source's text."})
+    return citation
+
+
+def citation_delete(*, user, citation: Citation) -> None:
+    roles.require(user, "catalog.delete_citation", "Only editors, reviewers and admins may remove citations.")
+    target = citation.record or citation.fact or _alias_of(citation) or citation.entity
+    roles.require_change(user, target)
+    with transaction.atomic():
+        if target.workflow == Workflow.PUBLISHED:
+            others = _citations_of(target).exclude(pk=citation.pk).filter(start__isnull=False).exists()
+            if not others and (citation.start is not None):
+                kind = target._meta.verbose_name
+                raise ValidationError({"citation": f"This is the published {kind}'s last verified citation: "
+                                                   f"add another one first, or retract the {kind}."})
+        _attribute(citation, user, "removed")
+        citation.delete()
+
+
+def alias_create(*, user, entity: Entity, name: str, citations: list[dict] | None = None) -> Alias:
+    """A new name of `entity`, as a draft: it is public only once a reviewer publishes it
+    with a found citation. `citations` ([{source, quote}]) are added in the same transaction.
+
+    Editors may propose names for any entity, published ones included (that is how a
+    misspelling found in a new article gets reviewed); the name waits for review."""
+    roles.require(user, "catalog.add_alias", "Only editors, reviewers and admins may add names.")
+    if entity.workflow == Workflow.RETRACTED:
+        raise ValidationError({"entity": f"{entity.name} is retracted."})
+    alias = Alias(entity=entity, name=name, workflow=Workflow.DRAFT)
+    alias.full_clean()
+    _attribute(alias, user, "added")
+    with transaction.atomic():
+        alias.save()
+        for item in citations or []:
+            citation_create(user=user, target=alias, **item)
+    return alias
+
+
+def alias_update(*, user, alias: Alias, **fields) -> Alias:
+    roles.require_change(user, alias)
+    old_name = alias.name
+    _assign(alias, fields, ["name"])
+    alias.full_clean()
+    with transaction.atomic():
+        _attribute(alias, user)
+        alias.save()
+        if alias.name != old_name:
+            # The citations follow the name they support; a renamed name is a new claim.
+            Citation.objects.filter(entity_id=alias.entity_id, field=f"alias:{old_name}").update(
+                field=f"alias:{alias.name}")
+            if alias.workflow == Workflow.PUBLISHED:
+                alias.workflow = Workflow.REVIEW
+                alias.save()
+    return alias
+
+
+def alias_delete(*, user, alias: Alias) -> None:
+    roles.require(user, "catalog.delete_alias", "Only editors, reviewers and admins may remove names.")
+    roles.require_change(user, alias)
+    with transaction.atomic():
+        Citation.objects.filter(entity_id=alias.entity_id, field=f"alias:{alias.name}").delete()
+        _attribute(alias, user, "removed")
+        alias.delete()
+
+
+def fact_create(*, user, entity: Entity, field: str, value: str, citations: list[dict] | None = None) -> Fact:
+    """One more value of one field of `entity`, as a draft, with its citations. A value
+    that another source gives differently is a fact of its own, shown side by side."""
+    roles.require(user, "catalog.add_fact", "Only editors, reviewers and admins may add facts.")
+    if entity.workflow == Workflow.RETRACTED:
+        raise ValidationError({"entity": f"{entity.name} is retracted."})
+    fact = Fact(entity=entity, field=field, value=value, workflow=Workflow.DRAFT)
+    fact.full_clean()
+    _attribute(fact, user, "added")
+    with transaction.atomic():
+        fact.save()
+        for item in citations or []:
+            citation_create(user=user, target=fact, **item)
+    return fact
+
+
+def fact_update(*, user, fact: Fact, **fields) -> Fact:
+    roles.require_change(user, fact)
+    _assign(fact, fields, ["field", "value"])
+    fact.full_clean()
+    _attribute(fact, user)
+    with transaction.atomic():
+        fact.save()
+        fact.citations.update(field=f"fact:{fact.field}")
+    return fact
+
+
+def fact_delete(*, user, fact: Fact) -> None:
+    roles.require(user, "catalog.delete_fact", "Only editors, reviewers and admins may remove facts.")
+    roles.require_change(user, fact)
+    _attribute(fact, user, "removed")
+    fact.delete()
+
+
+# --- workflow ---------------------------------------------------------------------------
+
+# (from, to) -> whether it needs the publish permission (else the change permission does).
+TRANSITIONS = {
+    (Workflow.DRAFT, Workflow.REVIEW): False,
+    (Workflow.REVIEW, Workflow.DRAFT): False,
+    (Workflow.DRAFT, Workflow.PUBLISHED): True,
+    (Workflow.REVIEW, Workflow.PUBLISHED): True,
+    (Workflow.PUBLISHED, Workflow.RETRACTED): True,
+    (Workflow.RETRACTED, Workflow.DRAFT): True,
+}
+TRANSITION_NAMES = {Workflow.REVIEW: "submitted for review", Workflow.DRAFT: "returned to draft",
+                    Workflow.PUBLISHED: "published", Workflow.RETRACTED: "retracted"}
+
+
+def workflow_transition(*, user, obj: Record | Entity | Alias | Fact, to: str, reason: str = ""):
+    """Move `obj` through draft -> review -> published -> retracted (see TRANSITIONS).
+
+    Publishing needs a reviewer and at least one citation whose quote is found in its
+    source; a record also needs every entity it names (subject, object, site, party)
+    published. An entity that a published record names cannot be retracted: the message
+    lists those records. Publishing stamps who published and when.
+    """
+    kind = obj._meta.model_name
+    label = obj._meta.verbose_name
+    current = obj.workflow
+    if (current, to) not in TRANSITIONS:
+        raise ValidationError({"workflow": f"A {label} that is {Workflow(current).label.lower()} cannot be "
+                                           f"{TRANSITION_NAMES.get(to, to)}."})
+    if TRANSITIONS[(current, to)]:
+        if not roles.can_publish(user, obj):
+            raise PermissionDenied(f"Only reviewers and admins may publish or retract a {label}.")
+    else:
+        roles.require_change(user, obj)
+    errors = {}
+    if to == Workflow.PUBLISHED:
+        if not _has_found_citation(obj):
+            errors["workflow"] = (f"A {label} cannot be published without at least one citation whose quote "
+                                  "is found in its source.")
+        if kind == "record":
+            try:
+                _require_public_ends(obj)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+    if to == Workflow.RETRACTED and kind == "entity":
+        live = records_naming(obj).filter(workflow=Workflow.PUBLISHED)
+        count = live.count()
+        if count:
+            shown = list(live.select_related("subject", "object")[:20])
+            listed = "; ".join(f"“{r}” ({r.uuid})" for r in shown) + ("; …" if count > len(shown) else "")
+            errors["workflow"] = (f"{obj.name} is named by {count} published record(s): "
+                                  f"retract them first: {listed}.")
+    if errors:
+        raise ValidationError(errors)
+    obj.workflow = to
+    if to == Workflow.PUBLISHED and hasattr(obj, "published_at"):
+        obj.published_at = timezone.now()
+        obj.published_by = user
+    _attribute(obj, user, TRANSITION_NAMES[to] + (f": {reason}" if reason else ""))
+    obj.save()
+    return obj
+
+
+# --- revert ----------------------------------------------------------------------------
+
+def revision_revert(*, user, obj: Record | Entity | Source, history_id: int):
+    """Restore the content of an earlier revision as a new version (which reaches the graph)."""
+    kind = obj._meta.model_name
+    if kind == "source":
+        roles.require(user, "catalog.change_source", "Only editors, reviewers and admins may revert sources.")
+    else:
+        roles.require_change(user, obj)
+    revision = obj.history.filter(history_id=history_id).first()
+    if revision is None:
+        raise ValidationError({"revision": f"Revision {history_id} is not a revision of this {kind}."})
+    for name in REVERT_FIELDS[kind]:
+        setattr(obj, name, getattr(revision, name))
+    _attribute(obj, user, f"reverted to revision {history_id} ({revision.history_date:%Y-%m-%d %H:%M} UTC)")
+    if kind == "record" and obj.workflow == Workflow.PUBLISHED:
+        _require_public_ends(obj)
+    with transaction.atomic():
+        if kind == "source":
+            obj.full_clean()
+        obj.save()
+        if kind == "source":
+            citations_reverify(source=obj, user=user)
+    return obj
+
+
+# --- delete (admins) ---------------------------------------------------------------------
+
+def record_delete(*, user, record: Record) -> None:
+    roles.require(user, "catalog.delete_record", "Only admins may delete records.")
+    _attribute(record, user, "deleted")
+    record.delete()
+
+
+def entity_delete(*, user, entity: Entity) -> None:
+    roles.require(user, "catalog.delete_entity", "Only admins may delete entities.")
+    if entity.records_out.exists() or entity.records_in.exists() or entity.records_at.exists() \
+            or entity.records_party.exists():
+        raise ValidationError({"entity": f"{entity.name} still has records: delete or move them first "
+                                         "(or merge it into another entity)."})
+    _attribute(entity, user, "deleted")
+    entity.delete()
+
+
+# --- merge ---------------------------------------------------------------------------------
+
+def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity:
+    """Merge `merge` into `keep`: its names become names of `keep`, its records, facts,
+    citations and identifiers move over, the decision is recorded, and `merge` is deleted.
+
+    What was public stays public; what was not (a draft merged into a published entity:
+    its name, its facts, the citations of the draft itself) is put up for review on `keep`
+    instead of being published by the merge. One transaction: if any moved record would
+    become invalid (e.g. an entity owning itself), nothing changes and the
+    ValidationError names that record.
+    """
+    from apps.curation.models import MergeDecision
+    from apps.curation.services import merge_decision_record
+
+    if not roles.can_merge(user):
+        raise PermissionDenied("Only admins may merge entities.")
+    if keep.pk == merge.pk:
+        raise ValidationError({"merge": "An entity cannot be merged into itself."})
+    if keep.kind != merge.kind:
+        raise ValidationError({"merge": f"{merge.name} is a {merge.get_kind_display().lower()} and {keep.name} a "
+                                        f"{keep.get_kind_display().lower()}: only entities of one kind can be merged."})
+    reason = f"merged {merge.name} ({merge.uuid}) into {keep.name}"
+    merge_public = merge.workflow == Workflow.PUBLISHED
+
+    def carried(workflow: str) -> str:
+        # A claim stays public only when it was public before; otherwise a reviewer decides.
+        if workflow == Workflow.RETRACTED:
+            return workflow
+        return Workflow.PUBLISHED if merge_public and workflow == Workflow.PUBLISHED else Workflow.REVIEW
+
+    with transaction.atomic():
+        names = {a.name for a in keep.aliases.all()} | {keep.name}
+        # The merged entity's own name, as a name of `keep`, carries its entity-level citations.
+        own = (merge.name, Workflow.PUBLISHED if merge_public else Workflow.REVIEW)
+        for name, workflow in [own, *merge.aliases.values_list("name", "workflow")]:
+            if name in names:
+                continue
+            alias = Alias(entity=keep, name=name, workflow=carried(workflow))
+            _attribute(alias, user, reason)
+            alias.save()
+            names.add(name)
+        for end in RECORD_ENDS:
+            for record in Record.objects.filter(**{end: merge}):
+                setattr(record, end, keep)
+                _attribute(record, user, reason)
+                try:
+                    record.save()
+                except ValidationError as exc:
+                    raise ValidationError({"merge": f"Record “{record}” would become invalid: "
+                                                    + "; ".join(exc.messages)}) from exc
+        for fact in Fact.objects.filter(entity=merge):
+            twin = Fact.objects.filter(entity=keep, field=fact.field, value=fact.value).first()
+            if twin is None:
+                fact.entity = keep
+                fact.workflow = carried(fact.workflow)
+                _attribute(fact, user, reason)
+                fact.save()
+            else:
+                fact.citations.update(fact=twin, entity=keep)
+        for citation in Citation.objects.filter(entity=merge).select_related("source"):
+            citation.entity = keep
+            if not citation.field and merge.name != keep.name:
+                # What supported the merged entity as a whole supports the name it went by.
+                citation.field = f"alias:{merge.name}"
+            _attribute(citation, user, reason)
+            citation.save(validate=False)
+        keep.identifiers = {**(merge.identifiers or {}), **(keep.identifiers or {})}
+        if not keep.country and merge.country and keep.kind != "country":
+            keep.country = merge.country
+        if not keep.description:
+            keep.description = merge.description
+        _attribute(keep, user, reason)
+        keep.save()
+        merge_decision_record(user=user, a=keep, b=merge, verdict=MergeDecision.Verdict.SAME, note=note, kept=keep)
+        merged_uuid = merge.uuid
+        _attribute(merge, user, reason)
+        merge.delete()
+        merge.uuid = merged_uuid
+    return keep
