@@ -43,7 +43,7 @@ def postgres_server():
     local = on_postgres() and (db["HOST"], int(db["PORT"] or 5432)) == (settings.POSTGRES_HOST, settings.POSTGRES_PORT)
     started = local and localpg.start(data_dir=settings.POSTGRES_DATA_DIR, host=settings.POSTGRES_HOST,
                                       port=settings.POSTGRES_PORT, user=settings.POSTGRES_USER,
-                                      password=settings.POSTGRES_PASSWORD)
+                                      password=settings.POSTGRES_PASSWORD, durable=False)
     yield
     if started and os.environ.get("VENDORGRAPH_KEEP_SERVERS") != "1":
         localpg.stop(data_dir=settings.POSTGRES_DATA_DIR)
