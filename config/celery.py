@@ -4,7 +4,8 @@ import os
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+# Production unless the development settings are asked for (bin/run asks for them).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")
 
 app = Celery("vendorgraph")
 app.config_from_object("django.conf:settings", namespace="CELERY")

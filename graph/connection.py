@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Iterator
 
+from neo4j import Query
 from neo4j import exceptions as neo4j_errors
 from neomodel import config as neomodel_config
 from neomodel import db
@@ -37,6 +38,18 @@ class GraphError(Exception):
 
 class GraphUnavailable(GraphError):
     """Neo4j cannot be reached (stopped, restarting, network); the caller may retry later."""
+
+
+class GraphTimeout(GraphUnavailable):
+    """A query ran past its time limit and was stopped by Neo4j (a traversal too wide for the
+    graph: ask for fewer steps). A kind of GraphUnavailable, so any caller that already
+    answers 503 for an outage answers 503 for this too."""
+
+
+def _timed_out(exc: Exception) -> bool:
+    # Neo.ClientError.Transaction.TransactionTimedOut (the server's db.transaction.timeout) and
+    # ...TransactionTimedOutClientConfiguration (the driver's per-query timeout).
+    return "TransactionTimedOut" in (getattr(exc, "code", None) or "")
 
 
 def configure(url: str | None = None) -> None:
@@ -69,14 +82,26 @@ def close_driver() -> None:
     reset_driver()
 
 
-def run(query: str, params: dict | None = None) -> list[dict]:
-    """Run one Cypher query (parameters only, never interpolated input); rows as dicts."""
+def run(query: str, params: dict | None = None, *, timeout: float | None = None) -> list[dict]:
+    """Run one Cypher query (parameters only, never interpolated input); rows as dicts.
+
+    `timeout` (seconds) makes Neo4j stop the query when it runs longer (GraphTimeout); it
+    applies outside `write_transaction()` only (the driver sets it per transaction)."""
+    if timeout is not None and db._active_transaction is None:
+        query = Query(query, timeout=timeout)
     try:
         rows, keys = db.cypher_query(query, params or {})
+    except neo4j_errors.Neo4jError as exc:
+        if _timed_out(exc):
+            raise GraphTimeout(f"The graph query took longer than allowed: {exc.message}") from exc
+        if isinstance(exc, _UNAVAILABLE):
+            reset_driver_after_error()
+            raise GraphUnavailable(f"Neo4j is unavailable: {exc}") from exc
+        raise GraphError(str(exc)) from exc
     except _UNAVAILABLE as exc:
         reset_driver_after_error()
         raise GraphUnavailable(f"Neo4j is unavailable: {exc}") from exc
-    except (neo4j_errors.Neo4jError, ConstraintValidationFailed) as exc:
+    except ConstraintValidationFailed as exc:
         raise GraphError(str(exc)) from exc
     return [dict(zip(keys, row)) for row in rows]
 
@@ -92,6 +117,14 @@ def write_transaction() -> Iterator[None]:
         raise GraphUnavailable(f"Neo4j is unavailable: {exc}") from exc
     except (neo4j_errors.Neo4jError, ConstraintValidationFailed) as exc:
         raise GraphError(str(exc)) from exc
+
+
+def run_read(query: str, params: dict | None = None) -> list[dict]:
+    """A read traversal for a page or the API, bounded by settings.NEO4J_QUERY_TIMEOUT seconds
+    so that a runaway query ends with GraphTimeout instead of holding a web worker."""
+    from django.conf import settings
+
+    return run(query, params, timeout=float(settings.NEO4J_QUERY_TIMEOUT) or None)
 
 
 def reset_driver_after_error() -> None:

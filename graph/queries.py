@@ -2,7 +2,8 @@
 ever travels as $parameters. Labels and relationship types come from graph.models."""
 from __future__ import annotations
 
-from graph.connection import run
+# Every query here is a read traversal for a page or the API: bounded by NEO4J_QUERY_TIMEOUT.
+from graph.connection import run_read as run
 from graph.models import REL_TYPES
 
 MAX_CHAIN_DEPTH = 12

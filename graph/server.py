@@ -113,6 +113,7 @@ JVM_FLAGS = (
 
 _JVM_SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
 _NEO4J_SIZE = re.compile(r"^[1-9][0-9]*(\.[0-9]+)?\s*([kKmMgGtT]i?[bB]?|[bB])?$")
+_DURATION = re.compile(r"^[1-9][0-9]*(ms|s|m|h)$")
 
 
 class Neo4jServerError(RuntimeError):
@@ -583,6 +584,7 @@ def start(
     timeout: float = DEFAULT_START_TIMEOUT,
     tx_total_max: str | None = None,
     tx_max: str | None = None,
+    tx_timeout: str | None = None,
     jvm_args: Sequence[str] = (),
 ) -> ServerInfo:
     """Start the Neo4j server of ``data_dir`` detached, or reuse the one already running.
@@ -603,7 +605,8 @@ def start(
     ``pagecache``/``tx_total_max``/``tx_max`` use Neo4j's size syntax (``512m``, ``1g``);
     ``heap`` uses the JVM's (``1g``) and is both -Xms and -Xmx. ``tx_total_max`` caps the
     memory of all transactions (``dbms.memory.transaction.total.max``), ``tx_max`` that
-    of one (``db.memory.transaction.max``); None keeps Neo4j's defaults.
+    of one (``db.memory.transaction.max``); None keeps Neo4j's defaults. ``tx_timeout``
+    (``120s``, ``2m``) is ``db.transaction.timeout``: Neo4j stops any longer transaction.
     """
     path = _normalise_data_dir(data_dir)
     if not _JVM_SIZE.match(heap):
@@ -611,6 +614,8 @@ def start(
     for name, value in (("pagecache", pagecache), ("tx_total_max", tx_total_max), ("tx_max", tx_max)):
         if value is not None and not _NEO4J_SIZE.match(value):
             raise Neo4jServerError(f"Bad {name} size {value!r}: use a size such as 512m or 1g")
+    if tx_timeout is not None and not _DURATION.match(tx_timeout):
+        raise Neo4jServerError(f"Bad tx_timeout {tx_timeout!r}: use a duration such as 120s or 2m")
     if not 0 < int(port) < 65536:
         raise Neo4jServerError(f"Bad Bolt port {port!r}")
     port = int(port)
@@ -650,6 +655,8 @@ def start(
             cmd += ["--tx-total-max", tx_total_max]
         if tx_max is not None:
             cmd += ["--tx-max", tx_max]
+        if tx_timeout is not None:
+            cmd += ["--tx-timeout", tx_timeout]
 
         log_file = path / LOG_FILE
         if log_file.exists():

@@ -192,6 +192,24 @@ def clear_graph() -> None:
     run(CLEAR_ALL)
 
 
+# The shape of what the graph holds (property names and meanings). Bump it when a change
+# to a payload makes nodes written before it wrong (2: an entity's review state is
+# `workflow`, its names only the published ones); `graph_install` then rebuilds.
+PROJECTION_VERSION = 2
+_READ_PROJECTION = "MATCH (m:GraphMeta {key: 'projection'}) RETURN m.version AS version"
+_WRITE_PROJECTION = "MERGE (m:GraphMeta {key: 'projection'}) SET m.version = $version"
+
+
+def projection_version() -> int | None:
+    """The projection version the graph was last rebuilt for (None: never recorded)."""
+    rows = run(_READ_PROJECTION)
+    return rows[0]["version"] if rows else None
+
+
+def projection_version_set(version: int = PROJECTION_VERSION) -> None:
+    run(_WRITE_PROJECTION, {"version": version})
+
+
 def install_schema() -> None:
     """Create the uniqueness constraints and indexes of the graph classes (idempotent).
 

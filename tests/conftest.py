@@ -54,6 +54,19 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, p
     """pytest-django creates the test database after this: the server must be up by then."""
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_allowance():
+    """Each test starts with a full allowance on the API and the rate-limited pages (every
+    test client is 127.0.0.1, so counters would otherwise carry over between tests)."""
+    from apps.web.limits import limits_reset
+
+    try:
+        limits_reset()
+    except Exception:  # noqa: BLE001 - no Redis running: the limiter fails open anyway
+        pass
+    yield
+
+
 @pytest.fixture(scope="session")
 def neo4j_server():
     """A real Neo4j 5 server for the whole session (reused if already running)."""
@@ -64,6 +77,7 @@ def neo4j_server():
     info = server.start(
         data_dir=settings.NEO4J_DATA_DIR, host=settings.NEO4J_BOLT_HOST, port=settings.NEO4J_BOLT_PORT,
         pagecache=settings.NEO4J_PAGECACHE, heap=settings.NEO4J_HEAP, timeout=settings.NEO4J_START_TIMEOUT,
+        tx_timeout=settings.NEO4J_TX_TIMEOUT,
     )
     configure()
     install_schema()

@@ -46,15 +46,3 @@ def as_user(client):
         return client
 
     return login
-
-
-@pytest.fixture(autouse=True)
-def fresh_api_allowance():
-    """Each test starts with a full anonymous API allowance (the test client is 127.0.0.1)."""
-    from django.core.cache import cache
-
-    try:
-        cache.delete("throttle_anon_127.0.0.1")
-    except Exception:  # noqa: BLE001 - no Redis running: the throttle fails open anyway
-        pass
-    yield

@@ -1,28 +1,50 @@
-"""Rate limits for the API, counted in the shared cache (Redis).
+"""Rate limits for the API, counted by the one limiter of apps.web.limits.
 
-When the cache cannot be reached the request is allowed and a warning logged: a cache
-outage must not take the read API down with it (fail open; the limits protect capacity,
-not secrets).
+Anonymous clients are keyed on their real address (`apps.web.limits.client_ip`: the TCP peer,
+or the address the trusted proxies saw — never a forgeable `X-Forwarded-For`), signed-in users
+on their id. The rates are DRF's (`DEFAULT_THROTTLE_RATES`, from `API_ANON_RATE`,
+`API_USER_RATE`). When the cache cannot be reached the request is allowed (fail open, logged by
+the limiter).
 """
-import logging
+from rest_framework.throttling import SimpleRateThrottle
 
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
-
-log = logging.getLogger(__name__)
+from apps.web.limits import client_ip, limit_hit
 
 
-class _FailOpen:
+class _Throttle(SimpleRateThrottle):
+    def get_ident(self, request):
+        return client_ip(request)
+
     def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception as exc:  # noqa: BLE001 - redis-py raises several connection errors
-            log.warning("API throttle: cache unavailable, allowing the request: %s", exc)
+        if self.rate is None:
             return True
+        ident = self.get_cache_key(request, view)
+        if ident is None:
+            return True
+        self._wait = limit_hit(scope=f"api-{self.scope}", ident=ident, rate=self.rate)
+        return self._wait is None
+
+    def wait(self):
+        return getattr(self, "_wait", None)
 
 
-class AnonThrottle(_FailOpen, AnonRateThrottle):
-    """Anonymous clients, per IP address (`API_ANON_RATE`, default 60/min)."""
+class AnonThrottle(_Throttle):
+    """Anonymous clients, per address (`API_ANON_RATE`, default 60/min)."""
+
+    scope = "anon"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return None
+        return self.get_ident(request)
 
 
-class UserThrottle(_FailOpen, UserRateThrottle):
+class UserThrottle(_Throttle):
     """Signed-in clients, per user (`API_USER_RATE`, default 600/min)."""
+
+    scope = "user"
+
+    def get_cache_key(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return f"user-{request.user.pk}"
+        return None

@@ -25,7 +25,7 @@ from apps.catalog import dates
 from apps.catalog import services
 from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
 from apps.catalog.selectors import browse as catalog_browse
-from apps.catalog.selectors.browse import GraphUnavailable
+from apps.catalog.selectors.browse import GraphTimeout, GraphUnavailable
 from apps.catalog.selectors.search import entity_search
 from apps.catalog.selectors.visibility import (
     public_aliases,
@@ -40,9 +40,19 @@ from apps.curation.roles import is_curator
 
 
 class GraphDown(APIException):
+    """503: Neo4j is unreachable, or (`GraphDown(exc)` with a GraphTimeout) the traversal ran
+    past NEO4J_QUERY_TIMEOUT and was stopped."""
+
     status_code = 503
     default_detail = "The graph is unavailable right now; try again shortly."
     default_code = "graph_unavailable"
+
+    def __init__(self, exc: Exception | None = None):
+        if isinstance(exc, GraphTimeout):
+            super().__init__("This query took too long and was stopped: try fewer steps (max_hops), fewer kinds "
+                             "or an earlier as_of.", code="graph_timeout")
+        else:
+            super().__init__()
 
 
 def _django_errors(exc: DjangoValidationError) -> ValidationError:
@@ -162,7 +172,7 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             else:
                 rows = catalog_browse.ownership_edges_down(entity, as_of=as_of)
         except GraphUnavailable as exc:
-            raise GraphDown() from exc
+            raise GraphDown(exc) from exc
         return _paginate(self, rows)
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -175,7 +185,7 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         try:
             rows = catalog_browse.footprint_rows(entity)
         except GraphUnavailable as exc:
-            raise GraphDown() from exc
+            raise GraphDown(exc) from exc
         return _paginate(self, rows)
 
     @extend_schema(responses=s.RecordSerializer(many=True))
@@ -300,7 +310,9 @@ class CitationViewSet(mixins.CreateModelMixin, viewsets.GenericViewSet):
 
 @extend_schema(parameters=[
     OpenApiParameter("from", OpenApiTypes.UUID, required=True), OpenApiParameter("to", OpenApiTypes.UUID, required=True),
-    OpenApiParameter("kinds", str, description="comma-separated record kinds (default: all)")],
+    OpenApiParameter("kinds", str, description="comma-separated record kinds (default: all)"),
+    OpenApiParameter("max_hops", int, description="at most this many steps, 1-6 (default 6); fewer steps if "
+                                                  "the query times out (503 graph_timeout)")],
     responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -322,6 +334,9 @@ def paths(request):
                 if entity is None:
                     errors[name] = ["No published entity has this uuid."]
         ends[name] = entity
+    max_hops = request.query_params.get("max_hops", str(catalog_browse.MAX_PATH_HOPS))
+    if not max_hops.isdigit() or not 1 <= int(max_hops) <= catalog_browse.MAX_PATH_HOPS:
+        errors["max_hops"] = [f"A whole number of steps from 1 to {catalog_browse.MAX_PATH_HOPS}."]
     kinds = [k for k in request.query_params.get("kinds", "").split(",") if k]
     unknown = [k for k in kinds if k not in catalog_browse.RECORD_KINDS_IN_GRAPH]
     if unknown:
@@ -329,9 +344,9 @@ def paths(request):
     if errors:
         raise ValidationError(errors)
     try:
-        rows = catalog_browse.path_rows(ends["from"], ends["to"], kinds=kinds)
+        rows = catalog_browse.path_rows(ends["from"], ends["to"], kinds=kinds, max_hops=int(max_hops))
     except GraphUnavailable as exc:
-        raise GraphDown() from exc
+        raise GraphDown(exc) from exc
     from apps.api.pagination import Pagination
 
     paginator = Pagination()

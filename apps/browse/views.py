@@ -18,7 +18,8 @@ from apps.catalog.selectors.visibility import public_entities
 from apps.catalog.dates import parse_partial_date
 from apps.catalog.models import Entity, country_name
 from apps.catalog.vocab import EntityKind, RecordKind
-from apps.catalog.selectors.browse import MAX_PATH_HOPS, GraphUnavailable
+from apps.catalog.selectors.browse import MAX_PATH_HOPS, GraphTimeout, GraphUnavailable
+from apps.web.limits import rate_limited
 
 # --- input -----------------------------------------------------------------------------
 
@@ -71,6 +72,8 @@ def graph_required(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
+        except GraphTimeout:
+            return render(request, "browse/graph_timeout.html", status=503)
         except GraphUnavailable:
             return render(request, "browse/graph_unavailable.html", status=503)
     return wrapper
@@ -102,6 +105,7 @@ def search(request):
 
 
 @require_GET
+@rate_limited("suggest")
 def search_suggest(request):
     q = request.GET.get("q", "").strip()[:200]
     results = []
@@ -195,11 +199,15 @@ def connections(request, uid):
 
 
 @require_GET
+@rate_limited("connections", as_json=True)
 def connections_json(request, uid):
     if _uuid(uid) is None:
         raise Http404
     try:
         data = selectors.connections_data(str(uid), **_explorer_filters(request))
+    except GraphTimeout:
+        return JsonResponse({"error": "This neighbourhood took too long to compute: choose fewer record types or "
+                                      "a shorter date range."}, status=503)
     except GraphUnavailable:
         return JsonResponse({"error": "The graph is unavailable; try again shortly."}, status=503)
     if data is None:
@@ -233,6 +241,7 @@ def _resolve_endpoint(request, name: str) -> tuple[Entity | None, str, list[dict
 
 
 @require_GET
+@rate_limited("paths")
 @graph_required
 def paths(request):
     source, source_q, source_alts = _resolve_endpoint(request, "from")

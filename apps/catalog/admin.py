@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.catalog import services
 from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
+from apps.catalog.selectors.search import entity_search
 from apps.catalog.vocab import Workflow
 from apps.curation import roles
 
@@ -231,6 +232,14 @@ class EntityAdmin(CuratedAdmin):
     fields = ["name", "kind", "key", "country", "iso_code", "state_owned", "description", "identifiers",
               "uuid", "version", "workflow", "published_at", "published_by", "history_link"]
     inlines = [AliasInline, FactInline, EntityCitationInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """The one entity search (names and aliases, accents and typos tolerated), drafts too;
+        the autocomplete of other admin pages uses it as well."""
+        if not search_term.strip():
+            return queryset, False
+        hits = entity_search(q=search_term, include_unpublished=True)
+        return queryset.filter(id__in=[h.entity_id for h in hits]), False
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "key"]

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
-from apps.catalog.selectors.visibility import RECORD_ENDS, records_naming
+from apps.catalog.selectors.visibility import RECORD_ENDS, published_records_naming
 from apps.catalog.vocab import Workflow
 from apps.curation import roles
 
@@ -360,7 +360,7 @@ def workflow_transition(*, user, obj: Record | Entity | Alias | Fact, to: str, r
             except ValidationError as exc:
                 errors.update(exc.message_dict)
     if to == Workflow.RETRACTED and kind == "entity":
-        live = records_naming(obj).filter(workflow=Workflow.PUBLISHED)
+        live = published_records_naming(obj)
         count = live.count()
         if count:
             shown = list(live.select_related("subject", "object")[:20])

@@ -167,6 +167,16 @@ def _bib(value: str) -> str:
     return _BIB_RE.sub(lambda m: _BIB_ESCAPE[m.group(0)], " ".join(str(value).split()))
 
 
+# Characters that are not allowed in a URL as written (RFC 3986) and that TeX would read:
+# braces end the field early (a stored URL could then add fields or commands), a backslash
+# starts a command. Percent-encoding them is what a browser does anyway, so the link still works.
+_BIB_URL_UNSAFE = re.compile(r'[{}\\\s"<>^`|]')
+
+
+def _bib_url(url: str) -> str:
+    return _BIB_URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), url or "")
+
+
 def _bib_entry(kind: str, key: str, fields: dict) -> str:
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items() if value)
     return f"@{kind}{{{key},\n{body}\n}}\n"
@@ -178,8 +188,8 @@ def cite_bibtex(claim: Claim, *, accessed: dt.date) -> str:
     keys = [f"{claim.key}-s{n}" for n in range(1, len(groups) + 1)]
     out = [_bib_entry("misc", claim.key, {
         "title": _bib(claim.text),
-        "howpublished": f"\\url{{{claim.permalink}}}",
-        "url": claim.permalink,
+        "howpublished": f"\\url{{{_bib_url(claim.permalink)}}}",
+        "url": _bib_url(claim.permalink),
         "version": str(claim.version or ""),
         "urldate": accessed.isoformat(),
         "note": _bib("; ".join(filter(None, [claim.evidence, "Sources: " + ", ".join(keys) if keys else ""]))),
@@ -197,7 +207,7 @@ def cite_bibtex(claim: Claim, *, accessed: dt.date) -> str:
             "author": _bib(source.author),
             "year": year,
             "month": month,
-            "url": source.url,
+            "url": _bib_url(source.url),
             "urldate": accessed.isoformat(),
             "language": _bib(source.language),
             "note": _bib(" | ".join(f"Quote: “{c.quote}”" for c in quotes)),

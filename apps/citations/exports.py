@@ -1,7 +1,7 @@
 """Exports of a set of published records with their entities, citations and sources:
 CSV (a zip of nodes, edges, citations and sources), FollowTheMoney JSON lines and GraphML.
 
-FollowTheMoney mapping (written by hand: the followthemoney package is not a dependency)
+FollowTheMoney mapping (built with the followthemoney package's model, FtM 4)
 
 | vendorgraph            | FtM schema                                  | notes |
 |------------------------|---------------------------------------------|-------|
@@ -11,17 +11,19 @@ FollowTheMoney mapping (written by hand: the followthemoney package is not a dep
 | organization           | Organization                                | |
 | country                | PublicBody (`country`, `jurisdiction`)      | a country entity stands for its state (data/casestudy/README.md); FtM has no Country schema |
 | site                   | Address (`full`, `country`)                 | border crossings, airports, ports |
-| source                 | Document (`title`, `publisher`, `publishedAt`, `sourceUrl`, `contentHash`) | |
-| ownership              | Ownership (owner, asset, percentage)        | |
+| source                 | Article (news) / HyperText / PlainText (`title`, `publisher`, `author`, `publishedAt`, `sourceUrl`, `language`) | all are Documents |
+| ownership, state control | Control (controller, controlled, `controlType` "state control") | `state_control` in attributes |
+| ownership              | Ownership (owner, asset, percentage)        | `role` says when it is indirect |
 | role                   | Directorship (company) / Membership (other) | `role` from attributes |
-| contract               | Contract (authority) + ContractAward (supplier) | |
+| contract               | Contract (authority, title, amount) + ContractAward (supplier, startDate, endDate) | FtM's Contract has no dates |
 | ban                    | Sanction (authority, entity)                | scope → `provisions`, jurisdiction → `country` |
 | loan                   | Debt (creditor, debtor)                     | |
 | donation               | Payment (payer, beneficiary)                | `what` → `purpose` |
-| deployment, investigation, court_case, statement | UnknownLink (subject, object, role) | |
+| deployment, investigation, court_case, statement | UnknownLink (subject, object, role) | also any record whose ends do not fit the schema above (e.g. a site) |
 
-Every relationship carries `startDate`, `endDate`, `summary` (the claim), `description`
-(its quotes with their sources), `sourceUrl`, `publisher` and `proof` (the Document ids).
+Every relationship carries `startDate`, `endDate` (where its schema has them), `summary` (the
+claim), `description` (its quotes with their sources), `sourceUrl`, `publisher` and `proof`
+(the source documents' ids).
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from django.db.models import Prefetch, Q, prefetch_related_objects
+from followthemoney import model as ftm_model
+from followthemoney.proxy import EntityProxy
 
 from apps.catalog.models import Citation, Entity, Record, Source
 from apps.catalog.selectors.visibility import entity_is_public, public_aliases, public_citations
@@ -84,12 +88,24 @@ def _id(obj) -> str:
 
 # --- CSV ---------------------------------------------------------------------------------
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A cell that a spreadsheet shows as text: one starting like a formula (= + - @, a tab or
+    a carriage return, e.g. an entity named '=HYPERLINK(...)') gets a leading single quote,
+    so opening the export never runs what a name or a quote contains."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv_zip(bundle: Bundle) -> bytes:
     def table(header, rows) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(value) for value in row] for row in rows)
         return out.getvalue()
 
     nodes = table(["id", "kind", "name", "aliases", "country", "state_owned", "description"], [
@@ -119,18 +135,28 @@ def to_csv_zip(bundle: Bundle) -> bytes:
 
 
 # --- FollowTheMoney ------------------------------------------------------------------------
+# Built with the followthemoney package's own model: every property is added through it (an
+# unknown property raises, values are cleaned to the format's types), and an edge whose end
+# does not fit the property's range (a site is an Address, not a LegalEntity) falls back to
+# UnknownLink, so every object validates and every reference resolves within the export.
 
 _ENTITY_SCHEMA = {"company": "Company", "person": "Person", "public_body": "PublicBody",
                   "organization": "Organization", "country": "PublicBody", "site": "Address"}
 
 
-def _ftm_entity(e: Entity) -> dict:
+def _ftm_make(schema: str, id_: str, props: dict) -> EntityProxy:
+    proxy = ftm_model.make_entity(schema)
+    proxy.id = id_
+    for name, values in props.items():
+        proxy.add(name, values)
+    return proxy
+
+
+def _ftm_entity(e: Entity) -> EntityProxy:
     schema = _ENTITY_SCHEMA[e.kind]
-    props: dict[str, list[str]] = {"name": [e.name]}
-    if schema == "Address":
-        props = {"full": [e.name]}
+    props: dict[str, list[str]] = {"full" if schema == "Address" else "name": [e.name]}
     aliases = [a.name for a in e.aliases.all()]
-    if aliases and schema != "Address":
+    if aliases:
         props["alias"] = aliases
     if e.country:
         props["country"] = [e.country.lower()]
@@ -138,25 +164,36 @@ def _ftm_entity(e: Entity) -> dict:
             props["jurisdiction"] = [e.country.lower()]
     if e.description:
         props["description" if schema != "Address" else "summary"] = [e.description]
-    return {"id": _id(e), "schema": schema, "properties": props}
+    return _ftm_make(schema, _id(e), props)
 
 
-def _ftm_source(s: Source) -> dict:
+def _ftm_source(s: Source) -> EntityProxy:
+    # Article for news; a primary source or a dataset is a web document (HyperText) or, with
+    # no URL, the stored text (PlainText). FtM's plain Document needs a file name we do not have.
+    # Our content hash (SHA-256 of the text) is left out: FtM's contentHash is the SHA-1 of a
+    # file in an archive, another thing.
+    schema = "Article" if s.source_type == Source.SourceType.ARTICLE else ("HyperText" if s.url else "PlainText")
     props = {"title": [s.title]}
     for name, value in (("publisher", s.publisher), ("author", s.author), ("publishedAt", s.published),
-                        ("sourceUrl", s.url), ("language", s.language), ("contentHash", s.content_hash)):
+                        ("sourceUrl", s.url), ("language", s.language)):
         if value:
             props[name] = [value]
-    return {"id": _id(s), "schema": "Document", "properties": props}
+    return _ftm_make(schema, _id(s), props)
 
 
-def _ftm_records(r: Record, citations: list[Citation]) -> list[dict]:
+def _fits(schema: str, prop: str, end: Entity) -> bool:
+    """Whether `end` (exported as its _ENTITY_SCHEMA) may be the value of `schema.prop`."""
+    return ftm_model.get(_ENTITY_SCHEMA[end.kind]).is_a(ftm_model.get(schema).get(prop).range)
+
+
+def _ftm_records(r: Record, citations: list[Citation]) -> list[EntityProxy]:
     attrs = r.attributes or {}
-    common: dict[str, list[str]] = {"summary": [record_claim_text(r)]}
+    dates: dict[str, list[str]] = {}
     if r.start:
-        common["startDate"] = [r.start]
+        dates["startDate"] = [r.start]
     if r.end:
-        common["endDate"] = [r.end]
+        dates["endDate"] = [r.end]
+    common: dict[str, list[str]] = {"summary": [record_claim_text(r)]}
     quotes = [f"“{' '.join(c.quote.split())}” ({c.source.publisher or 'publisher not stated'}, {c.source.title})"
               for c in citations]
     if r.description or quotes:
@@ -171,29 +208,37 @@ def _ftm_records(r: Record, citations: list[Citation]) -> list[dict]:
     money = {"amount": [str(r.amount)], "currency": [r.currency]} if r.amount is not None else {}
     s, o = _id(r.subject), _id(r.object)
 
-    if r.kind == "ownership":
-        props = {"owner": [s], "asset": [o], **common}
-        if r.share_pct is not None:
-            props["percentage"] = [str(r.share_pct)]
-        return [{"id": _id(r), "schema": "Ownership", "properties": props}]
-    if r.kind == "role":
-        schema, a, b = ("Directorship", "director", "organization") if r.object.kind == "company" else (
-            "Membership", "member", "organization")
-        props = {a: [s], b: [o], **common}
-        if attrs.get("role"):
-            props["role"] = [str(attrs["role"])]
-        return [{"id": _id(r), "schema": schema, "properties": props}]
-    if r.kind == "contract":
-        contract = {"authority": [s], "title": [r.title or record_claim_text(r)], **money, **common}
-        if r.procedure:
-            contract["procedure"] = [r.procedure]
-        if r.status:
-            contract["status"] = [r.status]
-        award = {"contract": [_id(r)], "supplier": [o], **money, **common}
-        return [{"id": _id(r), "schema": "Contract", "properties": contract},
-                {"id": f"{_id(r)}-award", "schema": "ContractAward", "properties": award}]
-    if r.kind == "ban":
-        props = {"authority": [r.subject.name], "entity": [o], **common}
+    def edge(schema: str, a: str, b: str, props: dict) -> list[EntityProxy] | None:
+        if not (_fits(schema, a, r.subject) and _fits(schema, b, r.object)):
+            return None
+        return [_ftm_make(schema, _id(r), {a: [s], b: [o], **props, **dates, **common})]
+
+    made = None
+    if r.kind == "ownership" and attrs.get("state_control"):
+        made = edge("Control", "controller", "controlled", {"controlType": ["state control"]})
+    elif r.kind == "ownership":
+        props = {"percentage": [str(r.share_pct)]} if r.share_pct is not None else {}
+        if attrs.get("via_unknown_intermediate"):
+            props["role"] = ["indirect, through an intermediate the sources do not name"]
+        elif attrs.get("direct") is False:
+            props["role"] = ["indirect"]
+        made = edge("Ownership", "owner", "asset", props)
+    elif r.kind == "role":
+        schema, a = ("Directorship", "director") if r.object.kind == "company" else ("Membership", "member")
+        made = edge(schema, a, "organization", {"role": [str(attrs["role"])]} if attrs.get("role") else {})
+    elif r.kind == "contract":
+        if _fits("Contract", "authority", r.subject) and _fits("ContractAward", "supplier", r.object):
+            # FtM's Contract has no start or end: the dates go on the award (the supplier's
+            # part in it), which has them.
+            contract = {"authority": [s], "title": [r.title or record_claim_text(r)], **money, **common}
+            if r.procedure:
+                contract["procedure"] = [r.procedure]
+            if r.status:
+                contract["status"] = [r.status]
+            award = {"contract": [_id(r)], "supplier": [o], **money, **dates, **common}
+            made = [_ftm_make("Contract", _id(r), contract), _ftm_make("ContractAward", f"{_id(r)}-award", award)]
+    elif r.kind == "ban":
+        props = {"authority": [r.subject.name], "entity": [o], **dates, **common}
         for key, prop in (("scope", "provisions"), ("legal_basis", "program"), ("grounds", "reason")):
             if attrs.get(key):
                 props[prop] = [str(attrs[key])]
@@ -201,28 +246,36 @@ def _ftm_records(r: Record, citations: list[Citation]) -> list[dict]:
             props["country"] = [str(attrs["jurisdiction"]).lower()]
         if r.status:
             props["status"] = [r.status]
-        return [{"id": _id(r), "schema": "Sanction", "properties": props}]
-    if r.kind == "loan":
-        return [{"id": _id(r), "schema": "Debt", "properties": {"creditor": [s], "debtor": [o], **money, **common}}]
-    if r.kind == "donation":
-        props = {"payer": [s], "beneficiary": [o], **money, **common}
-        if attrs.get("what"):
-            props["purpose"] = [str(attrs["what"])]
-        return [{"id": _id(r), "schema": "Payment", "properties": props}]
-    return [{"id": _id(r), "schema": "UnknownLink",
-             "properties": {"subject": [s], "object": [o], "role": [r.get_kind_display()], **common}}]
+        made = [_ftm_make("Sanction", _id(r), props)]
+    elif r.kind == "loan":
+        made = edge("Debt", "creditor", "debtor", money)
+    elif r.kind == "donation":
+        made = edge("Payment", "payer", "beneficiary", {**money, **({"purpose": [str(attrs["what"])]}
+                                                                   if attrs.get("what") else {})})
+    if made is None:
+        made = [_ftm_make("UnknownLink", _id(r), {"subject": [s], "object": [o], "role": [r.get_kind_display()],
+                                                   **dates, **common})]
+    return made
 
 
-def to_ftm_lines(bundle: Bundle) -> str:
+def ftm_proxies(bundle: Bundle) -> list[EntityProxy]:
+    """Sources, entities, then records; a record whose ends are not in the bundle is left out
+    (its reference would dangle)."""
     by_record: dict[int, list[Citation]] = {}
     for c in bundle.citations:
         if c.record_id:
             by_record.setdefault(c.record_id, []).append(c)
-    lines = [_ftm_source(s) for s in bundle.sources]
-    lines += [_ftm_entity(e) for e in bundle.entities]
+    exported = {e.pk for e in bundle.entities}
+    proxies = [_ftm_source(s) for s in bundle.sources]
+    proxies += [_ftm_entity(e) for e in bundle.entities]
     for r in bundle.records:
-        lines += _ftm_records(r, by_record.get(r.pk, []))
-    return "".join(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n" for line in lines)
+        if r.subject_id in exported and r.object_id in exported:
+            proxies += _ftm_records(r, by_record.get(r.pk, []))
+    return proxies
+
+
+def to_ftm_lines(bundle: Bundle) -> str:
+    return "".join(json.dumps(p.to_dict(), ensure_ascii=False, sort_keys=True) + "\n" for p in ftm_proxies(bundle))
 
 
 # --- GraphML -------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q, QuerySet
 
 from apps.catalog.models import Citation, Entity, Record, Source
-from apps.catalog.selectors.visibility import public_citations, public_records, record_is_public
+from apps.catalog.selectors.visibility import public_citations, public_records, public_revisions, record_is_public
 from apps.catalog.text import normalize_name
-from apps.catalog.vocab import RecordKind, Workflow
+from apps.catalog.vocab import RecordKind
 
 # A statement with one of these stances, answering a record (its `related`), contradicts it.
 DISPUTING_STANCES = {"denial", "dispute"}
@@ -139,10 +139,8 @@ def record_evidence(record: Record) -> Evidence:
 
 def record_revisions(record: Record, *, public_only: bool):
     """History rows of a record, newest first; `public_only` keeps the published revisions."""
-    revisions = record.history.select_related("history_user").order_by("-history_date", "-history_id")
-    if public_only:
-        revisions = revisions.filter(workflow=Workflow.PUBLISHED)
-    return revisions
+    revisions = public_revisions(record) if public_only else record.history.all()
+    return revisions.select_related("history_user").order_by("-history_date", "-history_id")
 
 
 def source_page(source: Source, *, public_only: bool = True) -> dict:

@@ -20,7 +20,7 @@ from apps.catalog.vocab import Workflow
 from apps.citations import cite, exports, selectors
 from apps.curation.roles import is_curator
 from apps.catalog.selectors import browse as catalog_browse
-from apps.catalog.selectors.browse import GraphUnavailable
+from apps.catalog.selectors.browse import GraphTimeout, GraphUnavailable
 from apps.catalog.selectors.search import entities_matching
 from apps.catalog.selectors.visibility import (
     entity_visible_to,
@@ -30,6 +30,7 @@ from apps.catalog.selectors.visibility import (
     record_visible_to,
     related_if_public,
 )
+from apps.web.limits import rate_limited
 
 
 def _record_or_404(request, uuid) -> Record:
@@ -186,6 +187,7 @@ def _export_response(bundle: exports.Bundle, fmt: str, name: str) -> HttpRespons
     return response
 
 
+@rate_limited("exports")
 def export_entity(request, uuid, fmt):
     """An entity's neighbourhood (records within `?depth=` 1 or 2 hops, from Neo4j)."""
     entity = get_object_or_404(public_entities(), uuid=uuid)
@@ -197,6 +199,9 @@ def export_entity(request, uuid, fmt):
         return HttpResponseBadRequest("depth: 1 or 2.")
     try:
         records = list(catalog_browse.neighbourhood_records(entity, depth=depth)[:MAX_EXPORT_RECORDS])
+    except GraphTimeout:
+        return HttpResponse("This neighbourhood took too long to collect: try depth=1.", status=503,
+                            content_type="text/plain")
     except GraphUnavailable:
         return HttpResponse("The graph is unavailable right now; try again shortly.", status=503,
                             content_type="text/plain")
@@ -204,6 +209,7 @@ def export_entity(request, uuid, fmt):
     return _export_response(bundle, fmt, entity.key or str(entity.uuid)[:8])
 
 
+@rate_limited("exports")
 def export_search(request, fmt):
     """The entities matching `?q=` with their published records."""
     q = request.GET.get("q", "").strip()

@@ -1,4 +1,6 @@
 """Settings shared by every environment. Values come from the environment."""
+import datetime
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,6 +38,8 @@ INSTALLED_APPS = [
     "apps.curation",
     "apps.citations",
     "apps.api",
+    # Last, so its admin registration and signals see the project's apps.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -50,7 +54,43 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records the request's user on every history row (who changed what).
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Turns a django-axes lockout on the admin login into a 429 page (last, as axes requires).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# --- Login throttling (django-axes) ---------------------------------------------------
+# Every password check (the admin login, the API's HTTP Basic auth) goes through axes first:
+# after AXES_FAILURE_LIMIT failures from one address, or for one username, further attempts
+# are refused (even with the right password) for AXES_COOLOFF_MINUTES. Locking by username
+# too stops a slow guess spread over many addresses; the price is that a stranger can lock a
+# curator out for the cool-off, which `manage.py axes_reset_username NAME` lifts at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.web.limits.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# Attempts are logged in the database (an audit trail that survives a Redis restart).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+
+# --- Clients behind proxies, and rate limits (apps/web/limits.py) ----------------------
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 (the default,
+# e.g. `bin/run`): the header is ignored and the TCP peer is the client. Set it to exactly the
+# number of proxies you run, or clients can forge their address.
+VENDORGRAPH_NUM_PROXIES = env_int("VENDORGRAPH_NUM_PROXIES", 0)
+# Per client address on the expensive public pages; over the limit: 429 with Retry-After.
+_PAGE_RATE_VARIABLES = {"paths": ("RATE_PATHS", "20/min"), "exports": ("RATE_EXPORTS", "10/min"),
+                        "connections": ("RATE_CONNECTIONS", "60/min"), "suggest": ("RATE_SUGGEST", "120/min")}
+VENDORGRAPH_PAGE_RATES = {scope: env_str(name, default) for scope, (name, default) in _PAGE_RATE_VARIABLES.items()}
+for _scope, (_name, _default) in _PAGE_RATE_VARIABLES.items():
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", VENDORGRAPH_PAGE_RATES[_scope]):
+        raise ImproperlyConfigured(f"{_name}={VENDORGRAPH_PAGE_RATES[_scope]!r} is not a rate (use e.g. {_default})")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -133,6 +173,12 @@ NEO4J_HEAP = env_str("NEO4J_HEAP", "1g")
 NEO4J_START_TIMEOUT = env_int("NEO4J_START_TIMEOUT", 180)
 NEO4J_URL = env_str("NEO4J_URL", f"bolt://neo4j:neo4j@{NEO4J_BOLT_HOST}:{NEO4J_BOLT_PORT}")
 NEOMODEL_NEO4J_BOLT_URL = NEO4J_URL
+# Seconds a page's or the API's traversal may run before Neo4j stops it (the driver's
+# per-query timeout); the page then asks for fewer steps, the API answers 503.
+NEO4J_QUERY_TIMEOUT = env_int("NEO4J_QUERY_TIMEOUT", 10)
+# The local embedded server's own limit for any transaction (db.transaction.timeout), a
+# backstop for whatever sets no timeout of its own; long enough for the sync's batches.
+NEO4J_TX_TIMEOUT = env_str("NEO4J_TX_TIMEOUT", "120s")
 NEOMODEL_SIGNALS = False
 
 # --- Redis / Celery --------------------------------------------------------------------
@@ -178,12 +224,14 @@ CACHES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "apps.api.authentication.ThrottledBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.api.permissions.ReadOnlyOrCurator"],
     "DEFAULT_PAGINATION_CLASS": "apps.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["apps.api.throttling.AnonThrottle", "apps.api.throttling.UserThrottle"],
+    # DRF's own address rule, kept equal to ours (the API throttles call apps.web.limits.client_ip).
+    "NUM_PROXIES": VENDORGRAPH_NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "60/min"),
         "user": env_str("API_USER_RATE", "600/min"),

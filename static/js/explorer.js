@@ -129,7 +129,14 @@ function initExplorer(container) {
     const params = new URLSearchParams(window.location.search);
     for (const [k, v] of params) url.searchParams.append(k, v);
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!response.ok) { expanded.delete(uid); return; }
+    if (!response.ok) {
+      // Say why (rate limit, a neighbourhood too large to compute, the graph down).
+      expanded.delete(uid);
+      const failed = await response.json().catch(() => ({}));
+      const note = document.getElementById("explorer-status");
+      if (note) note.textContent = failed.error || `This node could not be expanded (HTTP ${response.status}).`;
+      return;
+    }
     const more = await response.json();
     const fresh = toElements(more).filter((el) => cy.getElementById(el.data.id).empty());
     // Only the new nodes move: they go on a ring around the expanded node, so what the

@@ -14,7 +14,7 @@ def test_nuctech_page_groups_its_records_with_sources_and_quotes(client, casestu
     html = response.content.decode()
     groups = {g["key"]: g for g in response.context["groups"]}
     assert {"owners", "contracts", "bans", "loans", "donations", "deployments", "roles", "investigations"} <= set(groups)
-    assert groups["bans"]["total"] == 4
+    assert groups["bans"]["total"] == 3
     assert "Nuotech" in html and "Nuctech Company Limited" in html  # aliases
     # A card: dates, amount with currency, status, publisher, the quote on demand, the permalink.
     loan = casestudy["nuctech"].records_party.get(kind="loan")

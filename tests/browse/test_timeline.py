@@ -16,9 +16,9 @@ def test_the_timeline_is_in_date_order_and_filters(client, casestudy, django_ass
 
     nuctech = casestudy["nuctech"]
     bans = client.get(reverse("browse:timeline"), {"vendor": nuctech.uuid, "kind": "ban"}).context["page_obj"]
-    assert [r.start for r in bans.object_list] == ["2020", "2020", "2021-02", "2023"]
+    assert [r.start for r in bans.object_list] == ["2020", "2021-02", "2023"]
     by_name = client.get(reverse("browse:timeline"), {"vendor_q": "nuotech", "kind": "ban"}).context
-    assert by_name["vendor"] == nuctech and by_name["page_obj"].paginator.count == 4
+    assert by_name["vendor"] == nuctech and by_name["page_obj"].paginator.count == 3
     serbia = client.get(reverse("browse:timeline"), {"country": "RS"}).context["page_obj"].object_list
     assert serbia and all("RS" in (r.subject.country, r.object.country, r.site.country if r.site else "") for r in serbia)
     raids = client.get(reverse("browse:timeline"), {"kind": "investigation"}).content.decode()

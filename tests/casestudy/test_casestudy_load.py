@@ -82,3 +82,19 @@ def test_the_graph_answers_the_case_study_questions(graph, loaded):
     kinds = {tuple(r["kind"] for r in p["rels"]) for p in paths}
     assert ("loan", "contract") in kinds
     assert all(r["sources"] for p in paths for r in p["rels"]), "every hop is cited"
+
+
+def test_it_reads_the_articles_as_a_careful_reader_would(loaded):
+    """Corrections after review: Canada's unspecified "restrictions" are not a ban; the
+    Lithuanian state is one actor for its ban and its court case, as other states are;
+    Chen Zhiqiang is the party secretary within the company."""
+    bans = Record.objects.filter(kind="ban", object=loaded)
+    assert sorted(b.subject.key for b in bans) == ["belgium", "lithuania", "united-states"]
+    assert all(b.subject.kind == "country" for b in bans)
+    court = Record.objects.get(key="court-lithuania-annulment")
+    assert court.subject.key == "lithuania" and court.related.subject.key == "lithuania"
+    restrictions = loaded.fact_set.filter(field="restrictions")
+    assert any("Canada" in f.value and "not specified" in f.value for f in restrictions)
+    role = Record.objects.get(kind="role", subject__key="chen-zhiqiang", attributes__role="party secretary")
+    assert role.object == loaded
+    assert not Record.objects.filter(object__key="communist-party-of-china").exists()

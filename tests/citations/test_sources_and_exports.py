@@ -61,7 +61,7 @@ def test_export_a_search_as_followthemoney(world, client):
     by_schema = {}
     for item in items:
         by_schema.setdefault(item["schema"], []).append(item)
-    assert set(by_schema) == {"Document", "Company", "PublicBody", "Ownership", "Sanction"}
+    assert set(by_schema) == {"Article", "Company", "PublicBody", "Ownership", "Sanction"}
     ownership = by_schema["Ownership"][0]["properties"]
     assert ownership["owner"] == [f"vg-{world['holding'].uuid}"] and ownership["percentage"] == ["60.000"]
     assert ownership["sourceUrl"] == ["https://example.org/a"] and ownership["publisher"] == ["Wire A"]

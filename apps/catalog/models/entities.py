@@ -88,8 +88,9 @@ class Entity(SyncedModel):
         super().save(*args, **kwargs)
 
     def graph_payload(self) -> dict:
-        # Only reviewed names are public (and searchable in the graph).
-        aliases = list(self.aliases.filter(workflow=Workflow.PUBLISHED).values_list("name", flat=True)) if self.pk else []
+        from apps.catalog.selectors.visibility import public_alias_names
+
+        aliases = public_alias_names(self) if self.pk else []
         return {
             "uid": str(self.uuid),
             "kind": self.kind,

@@ -26,7 +26,7 @@ from apps.catalog.selectors.visibility import (
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from graph import queries
 # Re-exported so that views and the API catch graph errors without importing graph.
-from graph.connection import GraphUnavailable  # noqa: F401
+from graph.connection import GraphTimeout, GraphUnavailable  # noqa: F401
 from graph.queries import MAX_PATH_HOPS  # noqa: F401
 
 PUBLISHED = Workflow.PUBLISHED
@@ -438,5 +438,6 @@ def footprint_rows(entity: Entity, *, as_of: str | None = None) -> list[dict]:
             for row in queries.vendor_footprint(str(entity.uuid), as_of=as_of)]
 
 
-def path_rows(a: Entity, b: Entity, *, kinds: list[str] | None = None, limit: int = 50) -> list[dict]:
-    return queries.paths_between(str(a.uuid), str(b.uuid), kinds=kinds or None, max_hops=MAX_PATH_HOPS, limit=limit)
+def path_rows(a: Entity, b: Entity, *, kinds: list[str] | None = None, max_hops: int = MAX_PATH_HOPS,
+              limit: int = 50) -> list[dict]:
+    return queries.paths_between(str(a.uuid), str(b.uuid), kinds=kinds or None, max_hops=max_hops, limit=limit)

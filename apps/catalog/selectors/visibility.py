@@ -54,6 +54,20 @@ def public_aliases() -> QuerySet[Alias]:
     return Alias.objects.filter(workflow=PUBLISHED, entity__workflow=PUBLISHED)
 
 
+def public_alias_names(entity: Entity) -> list[str]:
+    """The names of `entity` that may be shown (and searched) wherever the entity is: the
+    reviewed ones. (The graph projects these; the entity's own state is checked there.)"""
+    cached = getattr(entity, "_prefetched_objects_cache", {}).get("aliases")
+    if cached is not None:  # a rebuild prefetches every entity's names
+        return [a.name for a in cached if a.workflow == PUBLISHED]
+    return list(entity.aliases.filter(workflow=PUBLISHED).values_list("name", flat=True))
+
+
+def public_revisions(record: Record):
+    """The history rows of a record that were public: its published revisions."""
+    return record.history.filter(workflow=PUBLISHED)
+
+
 def public_facts() -> QuerySet[Fact]:
     return Fact.objects.filter(workflow=PUBLISHED, entity__workflow=PUBLISHED)
 
@@ -130,3 +144,9 @@ def records_naming(entity: Entity) -> QuerySet[Record]:
     for end in RECORD_ENDS:
         q |= Q(**{end: entity})
     return Record.objects.filter(q)
+
+
+def published_records_naming(entity: Entity) -> QuerySet[Record]:
+    """Published records that name `entity` by any end: while there are any, the entity
+    must stay published (else they would vanish from the public view unexplained)."""
+    return records_naming(entity).filter(workflow=PUBLISHED)

@@ -31,6 +31,7 @@ class Command(BaseCommand):
                     pagecache=getattr(settings, "NEO4J_PAGECACHE", server.DEFAULT_PAGECACHE),
                     heap=getattr(settings, "NEO4J_HEAP", server.DEFAULT_HEAP),
                     timeout=float(getattr(settings, "NEO4J_START_TIMEOUT", server.DEFAULT_START_TIMEOUT)),
+                    tx_timeout=settings.NEO4J_TX_TIMEOUT or None,
                 )
                 how = "already running" if info.reused else f"started in {info.startup_seconds:.1f}s"
                 self.stdout.write(f"{info.bolt_url} {how} (pid {info.pid}, data dir {info.data_dir})")

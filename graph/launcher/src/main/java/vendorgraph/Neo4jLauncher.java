@@ -46,6 +46,7 @@ public final class Neo4jLauncher {
             "  --pagecache SIZE      page cache size, e.g. 512m (default 512m)",
             "  --tx-total-max SIZE   dbms.memory.transaction.total.max, e.g. 512m (default: Neo4j's)",
             "  --tx-max SIZE         db.memory.transaction.max per transaction (default: Neo4j's)",
+            "  --tx-timeout DURATION db.transaction.timeout, e.g. 120s: any longer transaction is stopped (default: none)",
             "  --wait-seconds N      give up if 'neo4j' is not available after N s (default 600)");
 
     private Neo4jLauncher() {
@@ -147,6 +148,12 @@ public final class Neo4jLauncher {
         if (opts.containsKey("--tx-max")) {
             builder.setConfig(GraphDatabaseSettings.memory_transaction_max_size,
                     SettingValueParsers.BYTES.parse(opts.get("--tx-max")));
+        }
+        if (opts.containsKey("--tx-timeout")) {
+            // A backstop against runaway queries: Neo4j terminates any transaction running
+            // longer (TransactionTimedOut), so no traversal can hold a web worker for good.
+            builder.setConfig(GraphDatabaseSettings.transaction_timeout,
+                    SettingValueParsers.DURATION.parse(opts.get("--tx-timeout")));
         }
         // By the time Netty's event loops are shut down, Neo4j has already closed every Bolt
         // connection and checkpointed the databases; the default 5 s quiet period (applied to
