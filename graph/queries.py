@@ -72,8 +72,7 @@ RETURN {_NODE_MAP.format(n='a')} AS owner, {_NODE_MAP.format(n='b')} AS owned, {
 # A vendor's footprint by country: deployments, donations, contracts (the buyer's side) and
 # bans (the authority's side). The place is the counterpart when it is a country, site or
 # public body with a country, else the record's site, else the counterpart's country.
-VENDOR_FOOTPRINT = f"""
-MATCH (v:Entity {{uid: $uid}})
+_FOOTPRINT_BODY = f"""
 CALL {{
   WITH v
   MATCH (v)-[r:DEPLOYED_IN|DONATED_TO]->(x:Entity)
@@ -83,16 +82,31 @@ CALL {{
   MATCH (x:Entity)-[r:CONTRACTED|BANNED]->(v)
   RETURN r, x
 }}
-WITH r, x WHERE {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='x')}
+WITH v, r, x WHERE {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='x')}
 OPTIONAL MATCH (site:Entity {{uid: r.site}}) WHERE {_NODE_VISIBLE.format(n='site')}
-WITH r, x, site,
+WITH v, r, x, site,
      CASE WHEN x.kind IN ['country', 'site', 'public_body'] AND x.country IS NOT NULL THEN x.country
           WHEN site IS NOT NULL AND site.country IS NOT NULL THEN site.country ELSE x.country END AS country
 WHERE country IS NOT NULL
 RETURN country, {_REL_MAP} AS rel, {_NODE_MAP.format(n='x')} AS counterpart,
        CASE WHEN site IS NOT NULL THEN site.name WHEN x.kind = 'site' THEN x.name END AS site_name,
-       CASE WHEN site IS NOT NULL THEN site.uid WHEN x.kind = 'site' THEN x.uid END AS site_uid
+       CASE WHEN site IS NOT NULL THEN site.uid WHEN x.kind = 'site' THEN x.uid END AS site_uid,
+       {_NODE_MAP.format(n='v')} AS vendor
+"""
+VENDOR_FOOTPRINT = f"""
+MATCH (v:Entity {{uid: $uid}})
+{_FOOTPRINT_BODY}
 ORDER BY country, coalesce(r.start, '')
+LIMIT $limit
+"""
+
+# Every company's footprint at once (the vendors list, the matrix, the home page's map):
+# the same rows as VENDOR_FOOTPRINT, each with its `vendor`.
+ALL_VENDOR_FOOTPRINTS = f"""
+MATCH (v:Company)
+WHERE {_NODE_VISIBLE.format(n='v')}
+{_FOOTPRINT_BODY}
+ORDER BY vendor.name, country, coalesce(r.start, '')
 LIMIT $limit
 """
 
@@ -236,6 +250,13 @@ def vendor_footprint(uid: str, *, as_of: str | None = None, published_only: bool
                      limit: int = 2000) -> list[dict]:
     """Rows {country, rel, counterpart, site_name, site_uid} of a vendor's records by country."""
     return run(VENDOR_FOOTPRINT, {"uid": uid, "limit": limit, **_visibility(as_of, published_only)})
+
+
+def all_vendor_footprints(*, as_of: str | None = None, published_only: bool = True,
+                          limit: int = 50000) -> list[dict]:
+    """Rows {vendor, country, rel, counterpart, site_name, site_uid} for every company with a
+    deployment, donation, contract or ban."""
+    return run(ALL_VENDOR_FOOTPRINTS, {"limit": limit, **_visibility(as_of, published_only)})
 
 
 def country_records(iso: str, *, kinds: list[str] | None = None, as_of: str | None = None,

@@ -15,5 +15,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", docs.api_docs, name="docs"),
     path("paths/", views.paths, name="paths"),
+    path("countries/<str:iso>/exposure/", views.country_exposure, name="country_exposure"),
     path("", include(router.urls)),
 ]

@@ -25,6 +25,7 @@ from apps.catalog import dates
 from apps.catalog import services
 from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
 from apps.catalog.selectors import browse as catalog_browse
+from apps.catalog.selectors import exposure as catalog_exposure
 from apps.catalog.selectors.browse import GraphTimeout, GraphUnavailable
 from apps.catalog.selectors.search import entity_search
 from apps.catalog.selectors.visibility import (
@@ -69,6 +70,14 @@ def _call(fn, **kwargs):
         raise _django_errors(exc) from exc
     except DjangoPermissionDenied as exc:
         raise PermissionDenied(str(exc) or "Your role may not do this.") from exc
+
+
+def _from_graph(fn, **kwargs):
+    """Run a graph-backed selector, answering 503 when Neo4j is unreachable."""
+    try:
+        return fn(**kwargs)
+    except GraphUnavailable as exc:
+        raise GraphDown(exc) from exc
 
 
 def _paginate(view, rows, serializer_fn=lambda rows: rows):
@@ -188,6 +197,28 @@ class EntityViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise GraphDown(exc) from exc
         return _paginate(self, rows)
 
+    @extend_schema(parameters=[OpenApiParameter("as_of", str, description="YYYY, YYYY-MM or YYYY-MM-DD")],
+                   responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def exposure(self, request, uuid=None):
+        """What this entity bought (contracts, deployments at it, loans it took) from a supplier
+        that a state owns or controls up its ownership chain, or that an authority banned: the
+        same rows as the entity's exposure page (see `/api/countries/{iso}/exposure/`)."""
+        as_of = _partial_date(request, "as_of")
+        view = _from_graph(catalog_exposure.buyer_exposure, entity=self._entity(), as_of=as_of)
+        return Response(_exposure_payload(view, as_of))
+
+    @extend_schema(parameters=[OpenApiParameter("as_of", str, description="YYYY, YYYY-MM or YYYY-MM-DD")],
+                   responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"], url_path="contracts-after-bans")
+    def contracts_after_bans(self, request, uuid=None):
+        """The vendor's dated contracts against the dated bans on it, at the precision of
+        both dates: `after` (signed after at least one ban, listed in `after`) and
+        `not_after` (with the bans they came `before` or share a `same_period` with)."""
+        as_of = _partial_date(request, "as_of")
+        view = _from_graph(catalog_exposure.contracts_after_bans, entity=self._entity(), as_of=as_of)
+        return Response({"as_of": as_of, "after": view["after"], "not_after": view["not_after"]})
+
     @extend_schema(responses=s.RecordSerializer(many=True))
     @action(detail=True, methods=["get"])
     def records(self, request, uuid=None):
@@ -205,6 +236,36 @@ def _chain_row(chain: dict) -> dict:
             "rels": [{**step["rel"], "unknown_intermediate": step["unknown_intermediate"]} for step in steps],
             "ultimate": chain["ultimate"], "state": chain["state"], "effective_share": chain["effective_share"],
             "ends_in_cycle": chain["ends_in_cycle"]}
+
+
+def _exposure_payload(view: dict, as_of: str | None) -> dict:
+    """Exposure rows as the pages show them: each with its supply `record`, `buyer`,
+    `supplier`, `reasons`, the `chains` to a state (each step with its `record`) and the
+    `bans` (each with its `record`); every record carries its `citations` (with quotes)."""
+    rows = [{
+        "kind": row["kind"], "record": row["rel"], "buyer": row["buyer"], "supplier": row["supplier"],
+        "state": row["state"], "reasons": row["reasons"],
+        "chains": [{"top": chain["top"], "ultimate": chain["ultimate"], "steps": [
+            {"owner": step["owner"], "owned": step["owned"], "state": step["state"],
+             "unknown_intermediate": step["unknown_intermediate"], "record": step["rel"]}
+            for step in chain["steps"]]} for chain in row["chains"]],
+        "bans": [{"authority": ban["authority"], "target": ban["target"], "record": ban["rel"]} for ban in row["bans"]],
+    } for row in view["rows"]]
+    return {"as_of": as_of, "count": len(rows), "not_exposed": view["not_exposed"], "results": rows}
+
+
+@extend_schema(parameters=[OpenApiParameter("as_of", str, description="YYYY, YYYY-MM or YYYY-MM-DD")],
+               responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def country_exposure(request, iso):
+    """Contracts, deployments and loans bought in a country (ISO 3166-1 alpha-2) whose supplier
+    is, up its ownership chain, state-owned or state-controlled, or banned (from Neo4j)."""
+    iso = iso.upper()
+    if not catalog_browse.valid_country_code(iso):
+        raise ValidationError({"iso": ["Use an ISO 3166-1 alpha-2 country code."]})
+    as_of = _partial_date(request, "as_of")
+    return Response(_exposure_payload(_from_graph(catalog_exposure.country_exposure, iso=iso, as_of=as_of), as_of))
 
 
 class RecordViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.browse import views
+from apps.browse import feeds, views
 
 app_name = "browse"
 urlpatterns = [
@@ -13,7 +13,13 @@ urlpatterns = [
     path("entities/<uuid:uid>/connections/", views.connections, name="connections"),
     path("entities/<uuid:uid>/connections.json", views.connections_json, name="connections_json"),
     path("record-cards/<uuid:uid>/", views.record_card, name="record_card"),
+    path("entities/<uuid:uid>/exposure/", views.exposure, name="exposure"),
+    path("entities/<uuid:uid>/feed.atom", feeds.EntityRecordsFeed(), name="entity_feed"),
+    path("feeds/records.atom", feeds.RecordsFeed(), name="records_feed"),
     path("countries/<str:iso>/", views.country, name="country"),
+    path("countries/<str:iso>/exposure/", views.country_exposure, name="country_exposure"),
     path("paths/", views.paths, name="paths"),
+    path("vendors/", views.vendors, name="vendors"),
+    path("vendors/matrix/", views.vendor_matrix, name="vendor_matrix"),
     path("timeline/", views.timeline, name="timeline"),
 ]

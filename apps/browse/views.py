@@ -8,12 +8,15 @@ from __future__ import annotations
 import functools
 import uuid
 
+from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from apps.catalog.selectors import browse as selectors
+from apps.catalog.selectors import exposure as exposure_selectors
 from apps.catalog.selectors import search as catalog_search
+from apps.catalog.selectors import vendors as vendor_selectors
 from apps.catalog.selectors.visibility import public_entities
 from apps.catalog.dates import parse_partial_date
 from apps.catalog.models import Entity, country_name
@@ -164,16 +167,77 @@ def deployments(request, uid):
 @require_GET
 @graph_required
 def country(request, iso):
+    iso, entity, name = _country_or_404(iso)
+    ctx = _as_of_context(request)
+    pages = {key: _int(request.GET.get(f"{key}_page")) for key, _ in selectors.COUNTRY_SECTIONS}
+    view = selectors.country_view(iso, as_of=ctx["as_of"], pages=pages)
+    return render(request, "browse/country.html", {"iso": iso, "country_name": name,
+                                                   "entity": entity, **view, **ctx})
+
+
+def _country_or_404(iso: str) -> tuple[str, Entity | None, str]:
     iso = iso.upper()
     entity = selectors.country_entity(iso)
     name = country_name(iso) if selectors.valid_country_code(iso) else ""
     if entity is None and (not name or name == iso):
         raise Http404("No such country.")
+    return iso, entity, entity.name if entity else name
+
+
+@require_GET
+@graph_required
+def country_exposure(request, iso):
+    iso, entity, name = _country_or_404(iso)
     ctx = _as_of_context(request)
-    pages = {key: _int(request.GET.get(f"{key}_page")) for key, _ in selectors.COUNTRY_SECTIONS}
-    view = selectors.country_view(iso, as_of=ctx["as_of"], pages=pages)
-    return render(request, "browse/country.html", {"iso": iso, "country_name": entity.name if entity else name,
-                                                   "entity": entity, **view, **ctx})
+    view = exposure_selectors.country_exposure(iso, as_of=ctx["as_of"])
+    return render(request, "browse/exposure.html", {"iso": iso, "country_name": name, "country": entity,
+                                                    "scope": name, **view, **ctx})
+
+
+@require_GET
+@graph_required
+def exposure(request, uid):
+    entity = _entity_or_404(uid)
+    ctx = _as_of_context(request)
+    buyer = exposure_selectors.buyer_exposure(entity, as_of=ctx["as_of"])
+    vendor = exposure_selectors.contracts_after_bans(entity, as_of=ctx["as_of"])
+    # A vendor's page leads with its contracts after bans; a buyer's with what it bought.
+    buyer_first = bool(buyer["rows"] or buyer["not_exposed"]) or not (vendor["after"] or vendor["not_after"])
+    return render(request, "browse/entity_exposure.html", {"entity": entity, "buyer": buyer, "vendor": vendor,
+                                                           "buyer_first": buyer_first, "scope": entity.name, **ctx})
+
+
+# --- vendors side by side -------------------------------------------------------------
+
+
+def _vendors_context(request) -> dict:
+    ctx = _as_of_context(request)
+    overview = vendor_selectors.vendors_overview(as_of=ctx["as_of"])
+    sort = request.GET.get("sort", "countries")
+    sort = sort if sort in vendor_selectors.SORTS else "countries"
+    currencies = overview["currencies"]
+    currency = request.GET.get("currency", "")
+    currency = currency if currency in currencies else (currencies[0] if currencies else "")
+    rows = vendor_selectors.vendors_sorted(overview["vendors"], sort=sort, currency=currency)
+    return {**overview, **ctx, "rows": rows, "sort": sort, "sorts": vendor_selectors.SORTS,
+            "currency": currency, "legend": selectors.MAP_LABELS}
+
+
+@require_GET
+@graph_required
+def vendors(request):
+    ctx = _vendors_context(request)
+    return render(request, "browse/vendors.html", {**ctx, "page_obj": Paginator(ctx["rows"], 50).get_page(
+        _int(request.GET.get("page")))})
+
+
+@require_GET
+@graph_required
+def vendor_matrix(request):
+    ctx = _vendors_context(request)
+    columns = [{"iso2": code, "name": country_name(code)} for code in ctx["countries"]]
+    matrix = [{"vendor": v, "cells": [v["cells"].get(c["iso2"]) for c in columns]} for v in ctx["rows"]]
+    return render(request, "browse/vendor_matrix.html", {**ctx, "columns": columns, "matrix": matrix})
 
 
 # --- connections and paths -------------------------------------------------------------

@@ -40,3 +40,23 @@ def graph_counts_or_error() -> tuple[dict[str, int], dict[str, int], str]:
     except GraphUnavailable as exc:
         return {}, {}, str(exc)
     return entities, records, ""
+
+
+def health() -> dict:
+    """What a load balancer needs to know: Neo4j and Redis reachable, and the outbox lag.
+    `ok` is false when either store cannot be reached (the lag alone degrades nothing: the
+    sweeper catches up)."""
+    import redis
+    from django.conf import settings
+
+    from graph.connection import ping
+
+    neo4j_ok = ping()
+    try:
+        redis_ok = bool(redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping())
+    except redis.RedisError:
+        redis_ok = False
+    lag = sync_lag()
+    return {"ok": neo4j_ok and redis_ok, "neo4j": {"ok": neo4j_ok}, "redis": {"ok": redis_ok},
+            "outbox": {"pending": lag.pending, "lag_seconds": round(lag.oldest_pending_seconds, 3),
+                       "last_delivered_at": lag.last_delivered_at.isoformat() if lag.last_delivered_at else None}}

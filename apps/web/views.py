@@ -1,12 +1,44 @@
+"""The front door (the home page for people), the operations panel for staff and the
+health check for load balancers."""
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
+from apps.catalog.selectors import latest
+from apps.catalog.selectors import vendors as vendor_selectors
+from apps.catalog.selectors.browse import GraphUnavailable
 from apps.catalog.selectors.counts import store_counts
 from apps.catalog.vocab import EntityKind, RecordKind
-from apps.sync.selectors import graph_counts_or_error, sync_lag
+from apps.sync.selectors import graph_counts_or_error, health, sync_lag
+
+HOME_VENDORS = 12
 
 
+@require_GET
 def home(request):
-    """Counts as the store of record and as Neo4j see them, and the sync lag."""
+    """Search first; the vendors with their countries; one map of all vendors; the latest
+    published records and the sources the graph draws on. Without Neo4j the vendors and the
+    map say so and the rest still shows."""
+    overview, graph_down = None, False
+    try:
+        overview = vendor_selectors.vendors_overview()
+    except GraphUnavailable:
+        graph_down = True
+    vendors = vendor_selectors.vendors_sorted(overview["vendors"]) if overview else []
+    return render(request, "web/home.html", {
+        "vendors": vendors[:HOME_VENDORS], "vendor_total": len(vendors), "graph_down": graph_down,
+        "map": overview["map"] if overview else {}, "countries": overview["countries"] if overview else [],
+        "legend": {"deployed": "Deployed", "contracted": "Contracted", "donated": "Donated",
+                   "banned": "Banned or excluded", "cancelled": "Cancelled"},
+        "records": latest.latest_records(), "sources": latest.latest_sources(),
+    })
+
+
+@staff_member_required
+def ops(request):
+    """Counts as the store of record and as Neo4j see them, and the sync lag (staff only)."""
     s_entities, s_records = store_counts()
     g_entities, g_records, graph_error = graph_counts_or_error()
 
@@ -25,7 +57,15 @@ def home(request):
     }
     in_sync = not graph_error and s_entities == {k: v for k, v in g_entities.items() if v} and s_records == {
         k: v for k, v in g_records.items() if v}
-    return render(request, "web/home.html", {
+    return render(request, "web/ops.html", {
         "entity_rows": entity_rows, "record_rows": record_rows, "totals": totals,
         "lag": sync_lag(), "graph_error": graph_error, "in_sync": in_sync,
     })
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 {"ok": true, ...} when Neo4j and Redis answer, else 503 with what failed."""
+    report = health()
+    return JsonResponse(report, status=200 if report["ok"] else 503)

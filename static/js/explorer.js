@@ -93,15 +93,21 @@ function initExplorer(container) {
         "target-arrow-color": (e) => EDGE_COLORS[e.data("kind")] || "#999",
         label: "data(label)", "font-size": 8, color: "#5b6577", "text-rotation": "autorotate",
         "text-background-color": "#fff", "text-background-opacity": 0.8, "text-background-padding": 1,
+        // Edge labels stay hidden in the default view (they would pile on the node labels) and
+        // show once zoomed in (a font of 8 drawn at 14 px or more), on hover and on selection.
         "min-zoomed-font-size": 14,
       } },
+      { selector: "edge.hover, edge:selected", style: { "min-zoomed-font-size": 0, "z-index": 10 } },
       { selector: "edge:selected", style: { width: 4 } },
     ],
     // The centre in the middle, its neighbours on three rings grouped by kind (a star of
     // dozens of nodes on one ring would be too wide to read).
     layout: { name: "concentric", animate: false, padding: 20, minNodeSpacing: 18, levelWidth: () => 1,
+              nodeDimensionsIncludeLabels: true,
               concentric: (n) => (n.id() === data.center ? 10 : ringOf(n)) },
   });
+  separateLabels(cy);
+  cy.fit(undefined, 20);
   cy.getElementById(data.center).addClass("expanded");
   container.dataset.ready = "1";
   window.vendorgraphExplorer = cy; // for the browser tests and the curious
@@ -122,12 +128,24 @@ function initExplorer(container) {
     select.appendChild(opt);
   }
 
+  // The view's state lives in the URL: the filters are the form's query string, the
+  // expanded nodes `expand=<uid>` (in order), so a shared link rebuilds the same view.
+  let recordState = true;
+  function writeState() {
+    const url = new URL(window.location.href);
+    url.searchParams.delete("expand");
+    for (const id of expanded) if (id !== data.center) url.searchParams.append("expand", id);
+    window.history.replaceState(null, "", url);
+    const share = document.getElementById("share-url");
+    if (share) share.value = url.href;
+  }
+
   async function expand(uid) {
     if (!uid || expanded.has(uid)) return;
     expanded.add(uid);
     const url = new URL(container.dataset.jsonUrl.replace(data.center, uid), window.location.href);
     const params = new URLSearchParams(window.location.search);
-    for (const [k, v] of params) url.searchParams.append(k, v);
+    for (const [k, v] of params) if (k !== "expand") url.searchParams.append(k, v);
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) {
       // Say why (rate limit, a neighbourhood too large to compute, the graph down).
@@ -151,11 +169,16 @@ function initExplorer(container) {
     cy.add(fresh);
     cy.getElementById(uid).addClass("expanded");
     for (const n of more.nodes) addOption(n.id, n.label);
+    // Only the new nodes give way, so what the analyst has already read stays put.
+    separateLabels(cy, cy.collection(freshNodes.map((el) => cy.getElementById(el.data.id))));
     cy.fit(undefined, 20);
+    if (recordState) writeState();
     const status = document.getElementById("explorer-status");
     if (status) status.textContent = `${more.edges.length} connections of ${more.nodes.find((n) => n.id === uid)?.label || "the entity"} added.`;
   }
 
+  cy.on("mouseover", "edge", (ev) => ev.target.addClass("hover"));
+  cy.on("mouseout", "edge", (ev) => ev.target.removeClass("hover"));
   cy.on("tap", "node", (ev) => expand(ev.target.id()));
   cy.on("dbltap", "node", (ev) => { window.location.href = entityUrl(ev.target.id()); });
   cy.on("tap", "edge", (ev) => showRecord(ev.target.id()));
@@ -167,6 +190,79 @@ function initExplorer(container) {
   live.className = "visually-hidden";
   live.setAttribute("aria-live", "polite");
   container.after(live);
+
+  document.getElementById("share-button")?.addEventListener("click", async () => {
+    writeState();
+    const field = document.getElementById("share-url");
+    const note = document.getElementById("share-note");
+    field.hidden = false;
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      if (note) note.textContent = "Link copied: it opens this view with the same filters and expanded nodes.";
+    } catch (err) {
+      if (note) note.textContent = "Copy the link above: it opens this view with the same filters and expanded nodes.";
+    }
+  });
+
+  // Rebuild a shared view: expand the nodes named in the URL, in order.
+  (async () => {
+    recordState = false;
+    for (const id of new URLSearchParams(window.location.search).getAll("expand")) {
+      if (cy.getElementById(id).nonempty()) await expand(id);
+    }
+    recordState = true;
+    writeState();
+    container.dataset.restored = "1";
+  })();
+}
+
+// Push nodes apart until no two boxes (the node with its label) overlap: the concentric
+// layout spaces the rings by node size, but a label is wider than its node. Boxes are in
+// model coordinates, so the result holds at any zoom. Only `movable` nodes move (all by
+// default); a few hundred nodes at most, so the pairwise pass is cheap.
+function separateLabels(cy, movable = cy.nodes(), { gap = 4, rounds = 200 } = {}) {
+  const nodes = cy.nodes().toArray();
+  const canMove = new Set(movable.map((n) => n.id()));
+  const boxes = new Map();
+  const boxOf = (n) => {
+    if (!boxes.has(n.id())) {
+      const b = n.boundingBox({ includeLabels: true, includeOverlays: false, includeEdges: false });
+      const p = n.position();
+      boxes.set(n.id(), { dx1: b.x1 - p.x, dx2: b.x2 - p.x, dy1: b.y1 - p.y, dy2: b.y2 - p.y });
+    }
+    const r = boxes.get(n.id());
+    const p = n.position();
+    return { x1: p.x + r.dx1 - gap / 2, x2: p.x + r.dx2 + gap / 2, y1: p.y + r.dy1 - gap / 2, y2: p.y + r.dy2 + gap / 2 };
+  };
+  for (let round = 0; round < rounds; round++) {
+    let moved = false;
+    for (let i = 0; i < nodes.length; i++) {
+      for (let j = i + 1; j < nodes.length; j++) {
+        const a = nodes[i], b = nodes[j];
+        const ma = canMove.has(a.id()), mb = canMove.has(b.id());
+        if (!ma && !mb) continue;
+        const A = boxOf(a), B = boxOf(b);
+        const ox = Math.min(A.x2, B.x2) - Math.max(A.x1, B.x1);
+        const oy = Math.min(A.y2, B.y2) - Math.max(A.y1, B.y1);
+        if (ox <= 0 || oy <= 0) continue;
+        // Move along the axis that needs the smaller push, away from each other.
+        const pa = a.position(), pb = b.position();
+        const share = ma && mb ? 0.5 : 1;
+        if (ox < oy) {
+          const dir = pa.x < pb.x || (pa.x === pb.x && i < j) ? -1 : 1;
+          if (ma) a.position({ x: pa.x + dir * (ox + 0.5) * share, y: pa.y });
+          if (mb) b.position({ x: pb.x - dir * (ox + 0.5) * share, y: pb.y });
+        } else {
+          const dir = pa.y < pb.y || (pa.y === pb.y && i < j) ? -1 : 1;
+          if (ma) a.position({ x: pa.x, y: pa.y + dir * (oy + 0.5) * share });
+          if (mb) b.position({ x: pb.x, y: pb.y - dir * (oy + 0.5) * share });
+        }
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
 }
 
 const mapEl = document.getElementById("deployment-map");

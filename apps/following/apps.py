@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FollowingConfig(AppConfig):
+    name = "apps.following"
+    verbose_name = "Following and digests"
