@@ -24,6 +24,11 @@ _ALL_KIND_LABELS = ":".join(sorted(NODE_LABELS.values()))
 # `$force` (rebuild) rewrites equal versions too; a newer version is never overwritten.
 _STALE_NODE = "(n IS NOT NULL AND (n.version > r.version OR (n.version = r.version AND NOT $force)))"
 _STALE_TOMB = "(t IS NOT NULL AND t.version >= r.version)"
+# MERGE does not lock a node that already exists: without taking its write lock before
+# reading `version`, two workers writing the same entity at once could both pass the
+# version test on the old value and the older write could land last. Setting and removing
+# a dummy property takes the lock (held to the end of the transaction) and changes nothing.
+_LOCK_M = "SET m._lock = true REMOVE m._lock"
 
 # MERGE first, then keep only rows newer than what the node holds: a stale row simply
 # drops out (and is reported "stale" by its absence from the result).
@@ -33,11 +38,13 @@ UNWIND $rows AS r
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
 WITH r WHERE t IS NULL OR t.version < r.version
 MERGE (m:Entity {{uid: r.uid}})
-WITH m, r WHERE m.version IS NULL OR m.version < r.version OR (m.version = r.version AND $force)
+{_LOCK_M}
+WITH m, r, coalesce(m.version, 0) AS before
+WHERE m.version IS NULL OR m.version < r.version OR (m.version = r.version AND $force)
 SET m = r.props, m.uid = r.uid, m.version = r.version
 REMOVE m:{_ALL_KIND_LABELS}
 SET m:{label}
-RETURN collect(r.uid) AS applied
+RETURN collect([r.uid, before]) AS applied
 """
     for kind, label in NODE_LABELS.items()
 }
@@ -45,12 +52,14 @@ RETURN collect(r.uid) AS applied
 ENTITY_DELETE = f"""
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Entity {{uid: r.uid}})
+FOREACH (x IN CASE WHEN n IS NULL THEN [] ELSE [n] END | SET x._lock = true REMOVE x._lock)
+WITH r, n
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
-WITH r, n, (n IS NOT NULL AND n.version >= r.version) OR {_STALE_TOMB} AS stale
+WITH r, n, (n IS NOT NULL AND n.version >= r.version) OR {_STALE_TOMB} AS stale, coalesce(n.version, t.version, 0) AS before
 FOREACH (_ IN CASE WHEN stale THEN [] ELSE [1] END |
   MERGE (tt:Tombstone {{uid: r.uid}}) SET tt.version = r.version)
 FOREACH (x IN CASE WHEN stale OR n IS NULL THEN [] ELSE [n] END | DETACH DELETE x)
-RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome, before
 """
 
 RECORD_UPSERT = {
@@ -60,12 +69,12 @@ OPTIONAL MATCH (a:Entity {{uid: r.s}})
 OPTIONAL MATCH (b:Entity {{uid: r.o}})
 OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
-WITH r, a, b, n, {_STALE_NODE} OR {_STALE_TOMB} AS stale
-WITH r, a, b, n, stale, (NOT stale AND a IS NOT NULL AND b IS NOT NULL) AS ok
+WITH r, a, b, n, t, {_STALE_NODE} OR {_STALE_TOMB} AS stale
+WITH r, a, b, n, stale, (NOT stale AND a IS NOT NULL AND b IS NOT NULL) AS ok, coalesce(n.version, t.version, 0) AS before
 FOREACH (x IN CASE WHEN ok AND n IS NOT NULL THEN [n] ELSE [] END | DELETE x)
 FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END |
   CREATE (a)-[m:{rel}]->(b) SET m = r.props, m.uid = r.uid, m.version = r.version)
-RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' WHEN ok THEN 'applied' ELSE 'missing' END AS outcome
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' WHEN ok THEN 'applied' ELSE 'missing' END AS outcome, before
 """
     for kind, rel in REL_TYPES.items()
 }
@@ -75,11 +84,11 @@ RECORD_DELETE = {
 UNWIND $rows AS r
 OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
-WITH r, n, (n IS NOT NULL AND n.version >= r.version) OR {_STALE_TOMB} AS stale
+WITH r, n, (n IS NOT NULL AND n.version >= r.version) OR {_STALE_TOMB} AS stale, coalesce(n.version, t.version, 0) AS before
 FOREACH (_ IN CASE WHEN stale THEN [] ELSE [1] END |
   MERGE (tt:Tombstone {{uid: r.uid}}) SET tt.version = r.version)
 FOREACH (x IN CASE WHEN stale OR n IS NULL THEN [] ELSE [n] END | DELETE x)
-RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome
+RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome, before
 """
     for kind, rel in REL_TYPES.items()
 }
@@ -106,20 +115,26 @@ def _row(change: dict) -> dict:
     return row
 
 
-def apply_changes(changes: list[dict], *, force: bool = False) -> dict[str, str]:
+def apply_changes(changes: list[dict], *, force: bool = False, before: dict[str, int] | None = None) -> dict[str, str]:
     """Write a batch of changes in one Neo4j transaction; return the outcome per uid.
 
     Callers pass at most one change per uid (the newest). Entities are written before
-    records and deleted after them, so a batch never depends on its own order.
+    records and deleted after them, so a batch never depends on its own order. When
+    `before` is a dict it receives, for each applied uid, the version the graph held just
+    before (0: none), read under the object's write lock: the outbox keeps it as the proof
+    that changes were applied in order.
     Raises GraphUnavailable when Neo4j cannot be reached (nothing is written then).
     """
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for change in changes:
+    # Sorted by uid: two workers writing overlapping batches take their locks in the same
+    # order, so they wait for each other rather than deadlock.
+    for change in sorted(changes, key=lambda c: c["uid"]):
         kind = (change.get("payload") or {}).get("kind")
         groups[(change["aggregate"], change["op"], kind)].append(_row(change))
 
     order = [("entity", "upsert"), ("record", "upsert"), ("record", "delete"), ("entity", "delete")]
     outcomes: dict[str, str] = {}
+    applied_before: dict[str, int] = {}
     with write_transaction():
         for aggregate, op in order:
             for (agg, o, kind), rows in groups.items():
@@ -129,10 +144,16 @@ def apply_changes(changes: list[dict], *, force: bool = False) -> dict[str, str]
                 for row in rows:
                     outcomes[row["uid"]] = "stale"  # unless the query reports otherwise
                 for result in run(query, {"rows": rows, "force": force}):
-                    if "applied" in result:  # entity upserts report the applied uids as one list
-                        outcomes.update(dict.fromkeys(result["applied"], "applied"))
+                    if "applied" in result:  # entity upserts report the applied [uid, before] as one list
+                        for uid, version in result["applied"]:
+                            outcomes[uid] = "applied"
+                            applied_before[uid] = version
                     else:
                         outcomes[result["uid"]] = result["outcome"]
+                        if result["outcome"] == "applied":
+                            applied_before[result["uid"]] = result["before"]
+    if before is not None:
+        before.update(applied_before)
     return outcomes
 
 

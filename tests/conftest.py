@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from apps.ops import localredis
+from apps.ops import localpg, localredis
 
 ROOT = Path(__file__).resolve().parent.parent
 (Path(settings.VAR_DIR) / "test").mkdir(parents=True, exist_ok=True)
@@ -29,6 +29,29 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2, message
             return last
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
+
+
+def on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The project's own PostgreSQL on its test port, when the suite runs on PostgreSQL
+    (VENDORGRAPH_DB=postgres) and DATABASE_URL does not name another server."""
+    db = settings.DATABASES["default"]
+    local = on_postgres() and (db["HOST"], int(db["PORT"] or 5432)) == (settings.POSTGRES_HOST, settings.POSTGRES_PORT)
+    started = local and localpg.start(data_dir=settings.POSTGRES_DATA_DIR, host=settings.POSTGRES_HOST,
+                                      port=settings.POSTGRES_PORT, user=settings.POSTGRES_USER,
+                                      password=settings.POSTGRES_PASSWORD, durable=False)
+    yield
+    if started and os.environ.get("VENDORGRAPH_KEEP_SERVERS") != "1":
+        localpg.stop(data_dir=settings.POSTGRES_DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, postgres_server):
+    """pytest-django creates the test database after this: the server must be up by then."""
 
 
 @pytest.fixture(autouse=True)

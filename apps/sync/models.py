@@ -53,6 +53,12 @@ class OutboxEvent(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The delivery record: how many times a worker marked this row delivered (1 when all is
+    # well), and the version the graph held just before this row was applied there (null
+    # when it was not applied: stale, or superseded by a newer row of its batch). Per uid,
+    # the applied rows chain from 0 up to the current version: the proof of order.
+    deliveries = models.PositiveIntegerField(default=0)
+    graph_version_before = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["delivered_at", "id"], name="outbox_pending")]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
 from apps.sync.models import OutboxEvent
@@ -59,19 +59,42 @@ class DrainResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _pending(now):
+    # claimed_until: a lease (SQLite) or a back-off before the next try (both databases).
+    return OutboxEvent.objects.filter(delivered_at__isnull=True).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    )
+
+
 def _claim(batch_size: int) -> list[OutboxEvent]:
+    """SQLite: take a batch under a lease; a worker that dies loses it when the lease ends."""
     now = timezone.now()
     lease = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
-        pending = OutboxEvent.objects.filter(delivered_at__isnull=True).filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True)
-        events = list(pending.order_by("id")[:batch_size])
+        events = list(_pending(now).order_by("id")[:batch_size])
         if events:
             OutboxEvent.objects.filter(id__in=[e.id for e in events]).update(claimed_until=lease)
     return events
+
+
+def _drain_locked_batch(batch_size: int, result: DrainResult) -> bool:
+    """PostgreSQL: hold the batch's rows locked (`FOR UPDATE SKIP LOCKED`) while delivering
+    them, in one transaction. Other workers skip them and take the next rows, so several
+    drain together; a worker that dies drops its connection and the rows are free at once.
+    No lease to outlive, so no row is ever delivered by two workers. False when none is left."""
+    error = None
+    with transaction.atomic():
+        events = list(_pending(timezone.now()).select_for_update(skip_locked=True).order_by("id")[:batch_size])
+        if not events:
+            return False
+        result.batches += 1
+        try:
+            _deliver(events, result)
+        except GraphError as exc:
+            error = exc  # the error is recorded on the rows; commit that, then report it
+    if error is not None:
+        raise error
+    return True
 
 
 def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
@@ -85,8 +108,9 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
         {"aggregate": e.aggregate, "op": e.op, "uid": e.uid, "version": e.version, "payload": e.payload}
         for e in newest.values()
     ]
+    before: dict[str, int] = {}
     try:
-        outcomes = graph_sync.apply_changes(changes)
+        outcomes = graph_sync.apply_changes(changes, before=before)
     except GraphError as exc:
         OutboxEvent.objects.filter(id__in=[e.id for e in events]).update(
             claimed_until=None, last_error=str(exc)[:2000]
@@ -96,7 +120,15 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
     done_ids = set(done)
     waiting = [e for e in events if e.id not in done_ids]
     now = timezone.now()
-    OutboxEvent.objects.filter(id__in=done).update(delivered_at=now, claimed_until=None, last_error="")
+    OutboxEvent.objects.filter(id__in=done).update(
+        delivered_at=now, claimed_until=None, last_error="", deliveries=F("deliveries") + 1
+    )
+    applied = [e for e in newest.values() if outcomes.get(e.uid) == "applied"]
+    if applied:
+        # One statement for the batch: CASE id WHEN ... THEN <version before>.
+        OutboxEvent.objects.filter(id__in=[e.id for e in applied]).update(graph_version_before=Case(
+            *[When(id=e.id, then=Value(before[e.uid])) for e in applied], output_field=PositiveIntegerField()
+        ))
     for event in waiting:
         # An endpoint entity is not in the graph yet: back off and try again.
         event.attempts += 1
@@ -117,6 +149,10 @@ def outbox_drain(*, batch_size: int | None = None, time_budget: float = 60.0) ->
     result = DrainResult()
     deadline = time.monotonic() + time_budget
     while time.monotonic() < deadline:
+        if connection.features.has_select_for_update_skip_locked:
+            if not _drain_locked_batch(size, result):
+                break
+            continue
         events = _claim(size)
         if not events:
             break

@@ -2,6 +2,7 @@
 import datetime
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import dj_database_url
 from celery.schedules import crontab
@@ -112,10 +113,30 @@ TEMPLATES = [
     },
 ]
 
-# SQLite by default (the embedded store of record); PostgreSQL through DATABASE_URL.
-# WAL and a busy timeout let the web process and the Celery worker share the file.
+# The store of record: VENDORGRAPH_DB=sqlite (default, a file under var/) or postgres (the
+# project's own local server, `manage.py postgres_server start`, on loopback at POSTGRES_PORT).
+# DATABASE_URL, when set, wins over both (any PostgreSQL, e.g. a managed one in production).
+VENDORGRAPH_DB = env_str("VENDORGRAPH_DB", "sqlite")
+if VENDORGRAPH_DB not in ("sqlite", "postgres"):
+    raise ImproperlyConfigured(f"VENDORGRAPH_DB={VENDORGRAPH_DB!r}: use sqlite or postgres")
+POSTGRES_HOST = env_str("POSTGRES_HOST", "127.0.0.1")
+POSTGRES_PORT = env_int("POSTGRES_PORT", 5433)
+POSTGRES_USER = env_str("POSTGRES_USER", "vendorgraph")
+POSTGRES_PASSWORD = env_str("POSTGRES_PASSWORD", "vendorgraph")
+POSTGRES_DB = env_str("POSTGRES_DB", "vendorgraph")
+POSTGRES_DATA_DIR = env_str("POSTGRES_DATA_DIR", str(VAR_DIR / "postgres"))
+
 _default_sqlite = f"sqlite:///{VAR_DIR / 'vendorgraph.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_sqlite), conn_max_age=0)}
+_local_postgres = (f"postgres://{quote(POSTGRES_USER)}:{quote(POSTGRES_PASSWORD)}@{POSTGRES_HOST}:{POSTGRES_PORT}/"
+                   f"{quote(POSTGRES_DB)}")
+DATABASE_URL = env_str("DATABASE_URL", _local_postgres if VENDORGRAPH_DB == "postgres" else _default_sqlite)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Entity search candidates (pg_trgm): names whose word similarity to the query is at
+    # least this (the default 0.6 would miss "Nuotech" for Nuctech).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options", f"-c pg_trgm.word_similarity_threshold={env_str('SEARCH_TRGM_THRESHOLD', '0.3')}")
+# WAL and a busy timeout let the web process and the Celery worker share the SQLite file.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,

@@ -4,9 +4,10 @@ import os
 
 os.environ.setdefault("NEO4J_BOLT_PORT", "7697")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6391/0")
+os.environ.setdefault("POSTGRES_PORT", "5442")
 
 from .base import *  # noqa: E402,F401,F403
-from .base import DATABASES, VAR_DIR  # noqa: E402
+from .base import DATABASES, POSTGRES_PORT, VAR_DIR  # noqa: E402
 
 DEBUG = False
 NEO4J_DATA_DIR = os.environ.get("NEO4J_DATA_DIR", str(VAR_DIR / "test" / "neo4j"))
@@ -24,6 +25,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": _test_db}
     if os.environ.get("VENDORGRAPH_USE_TEST_DB") == "1":
         DATABASES["default"]["NAME"] = _test_db
+else:
+    # pytest-django creates `test_<name>` on the server; the worker connects to that one.
+    _test_db = f"test_{DATABASES['default']['NAME']}"
+    DATABASES["default"]["TEST"] = {"NAME": _test_db}
+    if os.environ.get("VENDORGRAPH_USE_TEST_DB") == "1":
+        DATABASES["default"]["NAME"] = _test_db
+POSTGRES_DATA_DIR = os.environ.get("POSTGRES_DATA_DIR", str(VAR_DIR / "test" / f"postgres-{POSTGRES_PORT}"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -73,3 +73,19 @@ def test_the_uid_of_a_relationship_is_unique(graph):
     apply_changes([entity("a", 1), entity("b", 1), record("r", 1, "a", "b")])
     with pytest.raises(GraphError):
         run("MATCH (a:Entity {uid:'a'}), (b:Entity {uid:'b'}) CREATE (a)-[:OWNS {uid: 'r'}]->(b)")
+
+
+def test_it_reports_the_version_each_applied_change_replaced(graph):
+    seen = {}
+    apply_changes([entity("a", 1), entity("b", 1), record("r", 1, "a", "b")], before=seen)
+    assert seen == {"a": 0, "b": 0, "r": 0}
+    seen = {}
+    apply_changes([entity("a", 3), record("r", 2, "a", "b")], before=seen)
+    assert seen == {"a": 1, "r": 1}
+    seen = {}
+    assert apply_changes([entity("a", 2), record("r", 3, "a", "b", op="delete")], before=seen) == {
+        "a": "stale", "r": "applied"}
+    assert seen == {"r": 2}  # nothing for the stale change
+    seen = {}
+    apply_changes([entity("b", 2, op="delete")], before=seen)
+    assert seen == {"b": 1}

@@ -79,15 +79,18 @@ def test_with_neo4j_down_writes_wait_in_the_outbox_and_nothing_is_lost(graph, wo
 
 
 def test_a_worker_killed_in_the_middle_of_a_batch_loses_nothing(graph, start_worker):
-    from django.db import transaction
+    from django.db import connection, transaction
 
     slow = start_worker(env={"OUTBOX_DRILL_DELAY": "30", "OUTBOX_BATCH_SIZE": "25"})
     with transaction.atomic():
         entities = [make_entity(f"Company {i:03d}", country="PL") for i in range(60)]
 
     def mid_batch():
-        claimed = OutboxEvent.objects.filter(delivered_at__isnull=True, claimed_until__isnull=False).count()
-        return claimed > 0
+        pending = OutboxEvent.objects.filter(delivered_at__isnull=True)
+        if not connection.features.has_select_for_update_skip_locked:
+            return pending.filter(claimed_until__isnull=False).exists()  # SQLite: a lease
+        with transaction.atomic():  # PostgreSQL: the worker holds the batch's rows locked
+            return len(pending.select_for_update(skip_locked=True).values_list("id")) < pending.count()
 
     wait_for(mid_batch, timeout=30, message="the worker to claim a batch")
     slow.kill()
