@@ -23,6 +23,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("catalog", "0005_entity_facts_removed")]
+    dependencies = [("catalog", "0006_dataset_sources_and_line_locators")]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
