@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from django.db.models import Q
 from rapidfuzz import fuzz
 
 from apps.catalog.models import Alias, Citation, Entity, Fact, Record

@@ -134,32 +134,6 @@ def validate_data(row: Row, data: dict) -> Row:
     return row
 
 
-def scan(path: Path) -> tuple[int, dict[str, str], list[Row]]:
-    """First pass: the number of rows, the ids in the file (with their schema; "" for a
-    refused row) and the refused rows. Raises NotFtM when no row at all is FtM (or the file
-    cannot be read): nothing is written."""
-    total, ids, refused, good = 0, {}, [], 0
-    try:
-        for row in read_rows(path):
-            total += 1
-            if row.refusal:
-                refused.append(row)
-                if isinstance(row.id, str) and row.id:
-                    ids.setdefault(row.id, "")
-            else:
-                ids[row.id] = row.schema
-                good += 1
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise NotFtM(f"cannot be read as UTF-8 text or gzip: {exc}") from exc
-    if total == 0:
-        raise NotFtM("the file is empty")
-    if not good:
-        first = refused[0]
-        raise NotFtM(f"not a FollowTheMoney file: line {first.line}"
-                     f"{', ' + first.refusal[0] if first.refusal[0] else ''}: {first.refusal[1]}")
-    return total, ids, refused
-
-
 def is_entity_ref(schema: str, prop: str) -> bool:
     prop_ = model.get(schema).get(prop)
     return prop_ is not None and prop_.type.name == "entity"

@@ -2,7 +2,6 @@
 left unresolved, and the map from the dataset's own ids to our entities and records."""
 import uuid
 
-from django.conf import settings
 from django.db import models
 
 

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.catalog import services as catalog
-from apps.catalog.models import Citation, Entity, Fact, Record, Source, country_name
+from apps.catalog.models import Citation, Entity, Fact, Record, country_name
 from apps.catalog.selectors.search import entity_search
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow

@@ -23,13 +23,12 @@ from apps.catalog.selectors.visibility import (
     public_records,
     public_sources,
 )
-from apps.catalog.vocab import EntityKind, RecordKind, Workflow
+from apps.catalog.vocab import EntityKind, RecordKind
 from graph import queries
 # Re-exported so that views and the API catch graph errors without importing graph.
 from graph.connection import GraphTimeout, GraphUnavailable  # noqa: F401
 from graph.queries import MAX_PATH_HOPS  # noqa: F401
 
-PUBLISHED = Workflow.PUBLISHED
 ENDED_STATUSES = queries.ENDED_STATUSES
 
 # --- record cards ------------------------------------------------------------------

@@ -48,26 +48,49 @@ def get(name: str):
     return import_module(f"apps.ingest.formats.{MODULES[name]}")
 
 
-def check_rows(rows: Iterable[ftm.Row], *, notes: dict[str, int] | None = None) -> Checked:
-    """The check stage every format shares: count the rows, collect the ids and the refused
-    rows. A file with no good row at all is refused whole."""
+def check_rows(rows: Iterable[ftm.Row], *, notes: dict[str, int] | None = None,
+               not_this_format: str = "") -> Checked:
+    """The check stage every format shares: count the rows, collect the ids (with their
+    schema; "" for a refused row) and the refused rows. A file with no good row at all is
+    refused whole, its first refusal prefixed with `not_this_format`; nothing is written."""
     total, ids, refused, good = 0, {}, [], 0
-    for row in rows:
-        total += 1
-        if row.refusal:
-            refused.append(row)
-            if isinstance(row.id, str) and row.id:
-                ids.setdefault(row.id, "")
-        else:
-            ids[row.id] = row.schema
-            good += 1
+    try:
+        for row in rows:
+            total += 1
+            if row.refusal:
+                refused.append(row)
+                if isinstance(row.id, str) and row.id:
+                    ids.setdefault(row.id, "")
+            else:
+                ids[row.id] = row.schema
+                good += 1
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise FormatRefused(f"cannot be read as UTF-8 text or gzip: {exc}") from exc
     if total == 0:
-        raise FormatRefused("the file holds nothing to import")
+        raise FormatRefused("the file is empty: it holds nothing to import")
     if not good:
         first = refused[0]
-        raise FormatRefused(f"line {first.line}{', ' + first.refusal[0] if first.refusal[0] else ''}: "
-                            f"{first.refusal[1]}")
+        raise FormatRefused(f"{not_this_format}line {first.line}"
+                            f"{', ' + first.refusal[0] if first.refusal[0] else ''}: {first.refusal[1]}")
     return Checked(total, ids, refused, notes or {})
+
+
+def read_json(path: Path, name: str) -> tuple[object, dict[str, int], list[str]]:
+    """(data, {JSON pointer: line}, the file's lines) of a stored JSON file (OCDS, BODS), so
+    each value can cite the exact line it stands on. A file that is not UTF-8 JSON is
+    refused whole, naming the file."""
+    from apps.catalog.models.sources import stored_file_lines
+    from apps.ingest.formats import jsonpos
+
+    try:
+        text_lines = list(stored_file_lines(path))
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise FormatRefused(f"{name}: cannot be read as UTF-8 text: {exc}") from exc
+    try:
+        data, lines = jsonpos.loads("\n".join(text_lines))
+    except jsonpos.JSONError as exc:
+        raise FormatRefused(f"{name}: not JSON: {exc}") from exc
+    return data, lines, text_lines
 
 
 def entity_row(line: int, raw: str, data: dict) -> ftm.Row:

@@ -25,9 +25,8 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from apps.catalog.models.sources import stored_file_lines
 from apps.ingest import ftm
-from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, jsonpos, schema_dir
+from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, jsonpos, read_json, schema_dir
 
 SUFFIX = ".json"
 NEEDS_MAPPING = False
@@ -66,14 +65,7 @@ def _validator():
 
 def parse(path: Path, options: dict):
     name = options.get("file_name") or path.name
-    try:
-        text = list(stored_file_lines(path))
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise FormatRefused(f"{name}: cannot be read as UTF-8 text: {exc}") from exc
-    try:
-        data, lines = jsonpos.loads("\n".join(text))
-    except jsonpos.JSONError as exc:
-        raise FormatRefused(f"{name}: not JSON: {exc}") from exc
+    data, lines, text = read_json(path, name)
     if not isinstance(data, list) or not all(isinstance(s, dict) and s.get("recordType") for s in data) or not data:
         raise FormatRefused(f"{name}: not BODS 0.4: the file must be an array of statements "
                             "(objects with a recordType)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from apps.ingest import ftm
-from apps.ingest.formats import Checked, FormatRefused
+from apps.ingest.formats import Checked, check_rows
 
 SUFFIX = ".jsonl"
 NEEDS_MAPPING = False
@@ -19,8 +19,4 @@ def parse(path: Path, options: dict):
 
 
 def check(path: Path, options: dict) -> Checked:
-    try:
-        total, ids, refused = ftm.scan(path)
-    except ftm.NotFtM as exc:
-        raise FormatRefused(str(exc)) from exc
-    return Checked(total, ids, refused)
+    return check_rows(ftm.read_rows(path), not_this_format="not a FollowTheMoney file: ")

@@ -21,9 +21,8 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from apps.catalog.models.sources import stored_file_lines
 from apps.ingest import ftm
-from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, jsonpos, schema_dir
+from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, jsonpos, read_json, schema_dir
 
 SUFFIX = ".json"
 NEEDS_MAPPING = False
@@ -61,18 +60,6 @@ def _merger():
     import ocdsmerge
 
     return ocdsmerge.Merger(schema=release_schema())
-
-
-def _read(path: Path, name: str) -> tuple[object, dict[str, int], list[str]]:
-    try:
-        text_lines = list(stored_file_lines(path))
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise FormatRefused(f"{name}: cannot be read as UTF-8 text: {exc}") from exc
-    try:
-        data, lines = jsonpos.loads("\n".join(text_lines))
-    except jsonpos.JSONError as exc:
-        raise FormatRefused(f"{name}: not JSON: {exc}") from exc
-    return data, lines, text_lines
 
 
 def releases_of(data, name: str) -> tuple[dict[str, list[tuple[dict, str]]], dict[str, tuple[dict, str]], list[str]]:
@@ -125,7 +112,7 @@ def _unknown_keys(value, schema: dict, pointer: str, out: list[str], root: dict)
 
 def parse(path: Path, options: dict, *, notes: list[str] | None = None):
     name = options.get("file_name") or path.name
-    data, lines, text = _read(path, name)
+    data, lines, text = read_json(path, name)
     by_ocid, compiled_only, found = releases_of(data, name)
     if notes is not None:
         notes.extend(found)
