@@ -1,6 +1,6 @@
 """The holes a review found, each refused or invisible now (issue "Integrity")."""
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from apps.catalog import services
@@ -41,7 +41,7 @@ def test_a_name_is_published_only_by_a_reviewer_with_a_found_quote(alice, bob):
     source = Source.objects.create(title="Article", text="Nuctech, spelled Nuotech in some papers, makes scanners.")
     alias = services.alias_create(user=alice, entity=nuctech, name="Nuotech",
                                   citations=[{"source": source, "quote": "spelled Nuotech in some papers"}])
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         services.workflow_transition(user=alice, obj=alias, to="published")
     bare = services.alias_create(user=alice, entity=nuctech, name=EVIL)
     with pytest.raises(ValidationError, match="citation"):
