@@ -42,8 +42,15 @@ MERGE (m:Entity {{uid: r.uid}})
 WITH m, r, coalesce(m.version, 0) AS before
 WHERE m.version IS NULL OR m.version < r.version OR (m.version = r.version AND $force)
 SET m = r.props, m.uid = r.uid, m.version = r.version
-REMOVE m:{_ALL_KIND_LABELS}
-SET m:{label}
+WITH m, r, before
+// Relabel only when the kind changed (or the node is new): an unconditional REMOVE/SET of
+// every kind label was a label write per row even on a plain update.
+CALL {{
+  WITH m
+  WITH m WHERE NOT m:{label}
+  REMOVE m:{_ALL_KIND_LABELS}
+  SET m:{label}
+}}
 RETURN collect([r.uid, before]) AS applied
 """
     for kind, label in NODE_LABELS.items()
