@@ -2,6 +2,9 @@
 an editor uploads the ZALA sample and watches the bar, an admin decides the proposed match and
 publishes the batch, a reader finds ZALA Aero (in Latin letters) with its owner in the chain and
 LLC CST's bans on the map, each citing its dataset line; a second upload changes nothing."""
+import os
+import shutil
+
 import pytest
 
 from tests.browse.test_browser import CHROMIUM_ARGS
@@ -23,6 +26,17 @@ def people(live_server):
 
     ours = make_entity("Kalashnikov Concern", kind="company", country="RU", workflow=Workflow.PUBLISHED)
     return {"alice": make_user("alice", "editor"), "charlie": make_user("charlie", "admin"), "ours": ours}
+
+
+def shot(page, name):
+    """Kept as a test artifact; with VENDORGRAPH_UPDATE_SCREENSHOTS=1 also as the README's picture."""
+    from tests.articles.conftest import ROOT
+
+    folder = ROOT / "test-artifacts" / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+    if os.environ.get("VENDORGRAPH_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(folder / f"{name}.png", ROOT / "docs" / "screenshots" / f"{name}.png")
 
 
 def _login(browser, base, username):
@@ -67,6 +81,7 @@ def test_a_new_user_imports_the_zala_cluster_decides_its_match_and_publishes_it(
         editor = _login(browser, base, "alice")
         summary = _upload(editor, base, zala_path)
         assert "Rows read: 91 of 91" in summary and "Dangling references" in summary
+        shot(editor, "import-job")
         assert Record.objects.filter(workflow="draft").count() == 58
 
         # The admin is offered our Kalashnikov Concern for the file's, side by side with its score.
@@ -74,6 +89,7 @@ def test_a_new_user_imports_the_zala_cluster_decides_its_match_and_publishes_it(
         admin.goto(base + "/curation/matches/")
         card = admin.locator("section.match", has_text="Kalashnikov Concern").first
         assert "score" in card.inner_text()
+        shot(admin, "import-matches")
         card.get_by_role("button", name="Same (merge into ours)").click()
         admin.wait_for_load_state()
         assert ImportedItem.objects.get(dataset="zala", external_id=KALASHNIKOV).entity_id == people["ours"].pk
