@@ -269,6 +269,13 @@ class Command(BaseCommand):
         proc.terminate()
         raise CommandError("gunicorn did not start")
 
+    def progress(self, name, result, unit):
+        """One line as soon as a benchmark ends (a run stopped early still says something)."""
+        values, errors = result
+        self.stdout.write(f"  {name}: {len(values)} {unit}, {errors} errors, p50 {percentile(values, 50):.1f} ms, "
+                          f"p95 {percentile(values, 95):.1f} ms")
+        self.stdout.flush()
+
     def measure(self, opts, build):
         from django.db import connection
         from django.db.models import Count
@@ -326,7 +333,7 @@ class Command(BaseCommand):
             for name, paths in pages.items():
                 run_concurrently(paths[: max(clients, len(paths) // 10)], get, clients, budget / 4)  # warm-up
                 results[name] = run_concurrently(paths, get, clients, budget)
-                self.stdout.write(f"  {name}: {len(results[name][0])} requests")
+                self.progress(name, results[name], "requests")
             worker_rss = [rss_mb(pid) for pid in children(proc.pid)]
         finally:
             proc.terminate()
@@ -347,7 +354,7 @@ class Command(BaseCommand):
         for name, (work, fn) in side.items():
             run_concurrently(work[: max(clients, len(work) // 10)], fn, clients, budget / 4)
             results[name] = run_concurrently(work, fn, clients, budget)
-            self.stdout.write(f"  {name}: {len(results[name][0])} queries")
+            self.progress(name, results[name], "queries")
 
         depths = [max((len(c["steps"]) for c in queries.ownership_chains(u)["chains"]), default=0)
                   for u in chain_sample[:200]]
