@@ -28,8 +28,12 @@ class ParityReport:
 
 
 def _store_versions() -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]:
-    entities = {str(u): (k, v) for u, k, v in Entity.objects.values_list("uuid", "kind", "version").iterator()}
-    records = {str(u): (k, v) for u, k, v in Record.objects.values_list("uuid", "kind", "version").iterator()}
+    # No ORDER BY (the models' default orderings, by name and by date, made the database sort
+    # every row first): the comparison is by key.
+    entities = {str(u): (k, v) for u, k, v in
+                Entity.objects.order_by().values_list("uuid", "kind", "version").iterator(chunk_size=20_000)}
+    records = {str(u): (k, v) for u, k, v in
+               Record.objects.order_by().values_list("uuid", "kind", "version").iterator(chunk_size=20_000)}
     return entities, records
 
 
