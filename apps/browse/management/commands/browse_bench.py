@@ -337,7 +337,11 @@ class Command(BaseCommand):
             worker_rss = [rss_mb(pid) for pid in children(proc.pid)]
         finally:
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:  # a worker stuck in a slow page
+                proc.kill()
+                proc.wait(30)
 
         # Graph queries directly, and the same questions answered by the store alone.
         def chain(uid):
