@@ -20,9 +20,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
+from apps.catalog.models import Alias, Citation, Entity, Fact, NameKey, Record, Source
 from apps.catalog.selectors.visibility import RECORD_ENDS, published_records_naming
-from apps.catalog.text import normalize_name
+from apps.catalog.text import name_keys, normalize_name
 from apps.catalog.vocab import Workflow
 from apps.curation import roles
 
@@ -573,3 +573,42 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
         merge.delete()
         merge.uuid = merged_uuid
     return keep
+
+
+# --- derived name data ------------------------------------------------------------------
+
+def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
+    """Bring the blocking keys (NameKey) of these entities in line with their names and
+    aliases. Derived data, no permission of its own: it runs after writes that were checked
+    (from the Entity post_save signal), and from bulk writes that bypass save(). `new`:
+    the entities were just created and have no aliases or keys yet (one query fewer).
+    Returns the number of keys written."""
+    ids = list(entity_ids)
+    if not ids:
+        return 0
+    wanted: set[tuple[int, str, str]] = set()
+    kinds = {}
+    names: dict[int, list[str]] = {}
+    for pk, kind, name in Entity.objects.filter(pk__in=ids).values_list("pk", "kind", "name"):
+        kinds[pk] = kind
+        names[pk] = [name]
+    if not new:
+        for pk, name in (Alias.objects.filter(entity_id__in=ids).exclude(workflow=Workflow.RETRACTED)
+                         .values_list("entity_id", "name")):
+            names[pk].append(name)
+    for pk, values in names.items():
+        for value in values:
+            wanted.update((pk, kinds[pk], key) for key in name_keys(value))
+    stale = []
+    if not new:
+        for row_id, pk, kind, key in NameKey.objects.filter(entity_id__in=ids).values_list("id", "entity_id", "kind",
+                                                                                          "key"):
+            if (pk, kind, key) in wanted:
+                wanted.discard((pk, kind, key))
+            else:
+                stale.append(row_id)
+    if stale:
+        NameKey.objects.filter(id__in=stale).delete()
+    NameKey.objects.bulk_create([NameKey(entity_id=pk, kind=kind, key=key[:64]) for pk, kind, key in wanted],
+                                batch_size=2000)
+    return len(wanted)

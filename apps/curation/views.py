@@ -157,8 +157,11 @@ def revert(request, kind, uuid, history_id):
 
 @curator_required
 def duplicates(request):
+    after = request.GET.get("after", "")[:64]
+    page = selectors.duplicate_page(after=after)
     return render(request, "curation/duplicates.html", {
-        "candidates": selectors.duplicate_candidates(), "decisions": selectors.decisions(),
+        "candidates": page.candidates, "next_after": page.next_after, "after": after,
+        "decisions": selectors.decisions(),
         "can_merge": roles.can_merge(request.user),
     })
 

@@ -768,12 +768,13 @@ MATCH_CANDIDATES = 5
 
 
 def match_candidates_propose(*, job: ImportJob) -> int:
-    """For each entity this job created, the entities we already had that the one entity
-    search finds by its name (same kind; the same country where both have one), scored by
-    that search. Pairs already judged (here or on the duplicates page) are not proposed
-    again. Returns how many were proposed."""
-    from apps.catalog.selectors.search import entity_search
-    from apps.curation.models import MergeDecision
+    """For each entity this job created, the entities we already had that may be the same:
+    found by the shared blocking of apps.catalog.selectors.matching (the same as the
+    duplicates page: shared name keys, same kind, the country agreeing where both have one,
+    scored by rapidfuzz on the names without their legal forms). Pairs already judged (here
+    or on the duplicates page, or split after a merge) are not proposed again. Returns how
+    many were proposed."""
+    from apps.catalog.selectors.matching import candidates_for
 
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
@@ -783,19 +784,9 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     for entity in created.iterator():
         if entity.kind in (EntityKind.COUNTRY,):
             continue
-        hits = [h for h in entity_search(q=entity.name, kind=entity.kind, include_unpublished=True,
-                                         limit=MATCH_CANDIDATES * 4)
-                if h.entity_id not in own and h.score >= MATCH_THRESHOLD][:MATCH_CANDIDATES * 2]
-        others = Entity.objects.in_bulk([h.entity_id for h in hits])
-        for hit in hits:
-            other = others.get(hit.entity_id)
-            if other is None or (entity.country and other.country and entity.country != other.country):
-                continue
-            a, b = sorted([str(entity.uuid), str(other.uuid)])
-            if MergeDecision.objects.filter(entity_a=a, entity_b=b).exists():
-                continue
-            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=other,
-                                                           defaults={"job": job, "score": round(hit.score, 1)})
+        for found in candidates_for(entity, exclude_ids=own, threshold=MATCH_THRESHOLD, limit=MATCH_CANDIDATES):
+            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=found.b,
+                                                           defaults={"job": job, "score": found.score})
             proposed += made
     return proposed
 

@@ -182,3 +182,20 @@ class Fact(models.Model):
             errors["value"] = "A fact needs a value."
         if errors:
             raise ValidationError(errors)
+
+
+class NameKey(models.Model):
+    """A blocking key of one of an entity's names (apps.catalog.text.name_keys): entities
+    that share a key (and a kind) are compared as possible duplicates; entities that share
+    none never are, so finding candidates is an indexed lookup, not a comparison of every
+    pair. Derived data, kept in step by apps.catalog.signals (and `name_keys_rebuild`)."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "kind", "entity"], name="name_key_block")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.key}"

@@ -1,0 +1,170 @@
+"""The one home of "might these two entities be the same?": blocking and scoring, shared by
+import matching (apps.ingest.services.match_candidates_propose) and the duplicates page
+(apps.curation.selectors.duplicate_page).
+
+Blocking: each entity's names give a few keys (apps.catalog.text.name_keys: the words of
+the name without its legal form, and typo-tolerant forms of its first word), stored in the
+indexed NameKey table. Two entities are compared only when they share a key and a kind, so
+finding candidates is an index lookup whatever the size of the catalogue; a key shared by
+more than MAX_BLOCK entities ("systems", "trading") says too little and is skipped.
+Scoring: rapidfuzz on the core names (legal forms removed), best pair of names.
+Rules: the kind agrees (part of the block), the country agrees where both have one, a
+retracted entity is never offered, and a pair already judged (MergeDecision) never comes back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+from django.db.models import Count
+from rapidfuzz import fuzz
+
+from apps.catalog.models import Alias, Entity, NameKey
+from apps.catalog.text import core_name, name_keys
+from apps.catalog.vocab import Workflow
+
+THRESHOLD = 85.0
+MAX_BLOCK = 100
+_BLOCKS_PER_QUERY = 400
+_MAX_QUERIES_PER_PAGE = 25
+
+
+@dataclass
+class Candidate:
+    a: Entity
+    b: Entity
+    score: float
+    names: tuple[str, str]  # the two core names that matched best
+
+
+def name_score(names_a: list[str], names_b: list[str]) -> tuple[float, tuple[str, str]]:
+    """The best similarity (0-100) between any name of one and any name of the other,
+    compared on their core names ("Nuctech Co., Ltd." is "nuctech")."""
+    best, pair = 0.0, ("", "")
+    cores_b = {core_name(n) for n in names_b if n}
+    for x in {core_name(n) for n in names_a if n}:
+        for y in cores_b:
+            score = 100.0 if x == y else fuzz.WRatio(x, y)
+            if score > best:
+                best, pair = score, (x, y)
+    return round(best, 1), pair
+
+
+def _countries_agree(a: Entity, b: Entity) -> bool:
+    return not (a.country and b.country and a.country != b.country)
+
+
+def _names(entities: dict[int, Entity]) -> dict[int, list[str]]:
+    names = {pk: [e.name] for pk, e in entities.items()}
+    for pk, name in (Alias.objects.filter(entity_id__in=list(entities)).exclude(workflow=Workflow.RETRACTED)
+                     .values_list("entity_id", "name")):
+        names[pk].append(name)
+    return names
+
+
+def _entities(ids) -> dict[int, Entity]:
+    return {e.pk: e for e in Entity.objects.filter(pk__in=list(ids)).exclude(workflow=Workflow.RETRACTED)
+            .only("id", "uuid", "kind", "name", "country", "workflow")}
+
+
+def judged_pairs(entities) -> set[tuple[str, str]]:
+    """The pairs among these entities (by uuid string, smaller first) a curator already judged."""
+    from apps.curation.models import MergeDecision
+
+    uuids = [e.uuid for e in entities]
+    rows = MergeDecision.objects.filter(entity_a__in=uuids, entity_b__in=uuids).values_list("entity_a", "entity_b")
+    return {(str(a), str(b)) for a, b in rows}
+
+
+def _pair(a: Entity, b: Entity) -> tuple[str, str]:
+    return tuple(sorted([str(a.uuid), str(b.uuid)]))
+
+
+def candidates_for(entity: Entity, *, exclude_ids=(), threshold: float = THRESHOLD,
+                   limit: int = 10) -> list[Candidate]:
+    """The entities that may be the same as `entity`: sharing a blocking key and its kind,
+    the country agreeing, scoring at least `threshold`, never judged before. Best first.
+    Three queries for the blocks, two for the candidates' names."""
+    keys = set().union(*(name_keys(n) for n in [entity.name, *entity.aliases.exclude(
+        workflow=Workflow.RETRACTED).values_list("name", flat=True)]))
+    if not keys:
+        return []
+    blocks = NameKey.objects.filter(kind=entity.kind, key__in=keys)
+    usable = [k for k, n in blocks.values("key").annotate(n=Count("id")).values_list("key", "n") if n <= MAX_BLOCK * 5]
+    ids = set(blocks.filter(key__in=usable).values_list("entity_id", flat=True)) - {entity.pk} - set(exclude_ids)
+    others = _entities(ids)
+    if not others:
+        return []
+    names = _names({entity.pk: entity, **others})
+    judged = judged_pairs([entity, *others.values()])
+    found = []
+    for other in others.values():
+        if other.kind != entity.kind or not _countries_agree(entity, other) or _pair(entity, other) in judged:
+            continue
+        score, pair = name_score(names[entity.pk], names[other.pk])
+        if score >= threshold:
+            found.append(Candidate(a=entity, b=other, score=score, names=pair))
+    found.sort(key=lambda c: (-c.score, c.b.name))
+    return found[:limit]
+
+
+@dataclass
+class DuplicatePage:
+    candidates: list[Candidate]
+    next_after: str  # the cursor of the next page ("" at the end)
+    blocks_read: int
+
+
+def duplicate_page(*, after: str = "", per_page: int = 50, threshold: float = THRESHOLD) -> DuplicatePage:
+    """One page of likely duplicates, in blocking-key order from the cursor `after`.
+
+    Reads shared blocks (2 to MAX_BLOCK entities with one key and kind) through the index,
+    a batch at a time, and scores the pairs inside each; a pair sharing several keys is
+    reported once, under its first key. Stops when the page is full (or after a bounded
+    number of batches, the cursor then pointing on), so a page costs the same at 100
+    entities or a million."""
+    found: list[Candidate] = []
+    cursor = after
+    blocks_read = 0
+    for _ in range(_MAX_QUERIES_PER_PAGE):
+        groups = list(NameKey.objects.filter(key__gt=cursor).values("key", "kind").annotate(n=Count("entity_id"))
+                      .filter(n__gte=2, n__lte=MAX_BLOCK).order_by("key", "kind")
+                      .values_list("key", "kind")[:_BLOCKS_PER_QUERY])
+        if not groups:
+            cursor = ""
+            break
+        if len(groups) == _BLOCKS_PER_QUERY and groups[0][0] != groups[-1][0]:
+            last = groups[-1][0]  # the last key may have more kinds in the next batch: read it whole then
+            groups = [g for g in groups if g[0] != last]
+        blocks_read += len(groups)
+        found.extend(_score_blocks(groups, threshold))
+        cursor = groups[-1][0]
+        if len(found) >= per_page:
+            break
+    found.sort(key=lambda c: (-c.score, c.a.name))
+    return DuplicatePage(candidates=found, next_after=cursor, blocks_read=blocks_read)
+
+
+def _score_blocks(groups: list[tuple[str, str]], threshold: float) -> list[Candidate]:
+    wanted = set(groups)
+    members: dict[tuple[str, str], list[int]] = {}
+    for key, kind, pk in (NameKey.objects.filter(key__in={k for k, _ in groups})
+                          .values_list("key", "kind", "entity_id")):
+        if (key, kind) in wanted:
+            members.setdefault((key, kind), []).append(pk)
+    entities = _entities({pk for ids in members.values() for pk in ids})
+    names = _names(entities)
+    keys = {pk: set().union(*(name_keys(n) for n in ns)) for pk, ns in names.items()}
+    judged = judged_pairs(entities.values())
+    found = []
+    for (key, kind), ids in sorted(members.items()):
+        for x, y in combinations(sorted(ids), 2):
+            a, b = entities.get(x), entities.get(y)
+            if a is None or b is None or not _countries_agree(a, b):
+                continue
+            if min(keys[x] & keys[y], default=key) != key or _pair(a, b) in judged:
+                continue  # reported under its first shared key / already judged
+            score, pair = name_score(names[x], names[y])
+            if score >= threshold:
+                found.append(Candidate(a=a, b=b, score=score, names=pair))
+    return found
