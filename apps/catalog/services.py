@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.catalog.models import Alias, Citation, Entity, Fact, NameKey, Record, Source
 from apps.catalog.selectors.visibility import RECORD_ENDS, published_records_naming
-from apps.catalog.text import name_keys, normalize_name
+from apps.catalog.text import TYPO_KEY, head_word, name_keys, normalize_name
 from apps.catalog.vocab import Workflow
 from apps.curation import roles
 
@@ -586,7 +586,7 @@ def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
     ids = list(entity_ids)
     if not ids:
         return 0
-    wanted: set[tuple[int, str, str]] = set()
+    wanted: set[tuple[int, str, str, str]] = set()
     kinds = {}
     names: dict[int, list[str]] = {}
     for pk, kind, name in Entity.objects.filter(pk__in=ids).values_list("pk", "kind", "name"):
@@ -598,17 +598,19 @@ def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
             names[pk].append(name)
     for pk, values in names.items():
         for value in values:
-            wanted.update((pk, kinds[pk], key) for key in name_keys(value))
+            head = head_word(value)[:32]
+            wanted.update((pk, kinds[pk], key[:64], head if key.startswith(TYPO_KEY) else "")
+                          for key in name_keys(value))
     stale = []
     if not new:
-        for row_id, pk, kind, key in NameKey.objects.filter(entity_id__in=ids).values_list("id", "entity_id", "kind",
-                                                                                          "key"):
-            if (pk, kind, key) in wanted:
-                wanted.discard((pk, kind, key))
+        for row_id, *row in NameKey.objects.filter(entity_id__in=ids).values_list("id", "entity_id", "kind", "key",
+                                                                                  "head"):
+            if tuple(row) in wanted:
+                wanted.discard(tuple(row))
             else:
                 stale.append(row_id)
     if stale:
         NameKey.objects.filter(id__in=stale).delete()
-    NameKey.objects.bulk_create([NameKey(entity_id=pk, kind=kind, key=key[:64]) for pk, kind, key in wanted],
-                                batch_size=2000)
+    NameKey.objects.bulk_create([NameKey(entity_id=pk, kind=kind, key=key, head=head)
+                                 for pk, kind, key, head in wanted], batch_size=2000)
     return len(wanted)

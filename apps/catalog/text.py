@@ -48,11 +48,14 @@ def core_name(value: str) -> str:
     return core or normalize_name(value)
 
 
+TYPO_KEY = "~"  # marks the keys of the first word with one letter left out
+
+
 def name_keys(value: str) -> set[str]:
     """Blocking keys of a name: two names that may be the same share at least one.
 
     Every word of the core name (3 letters or more; the whole core when it has none), and
-    for the first word (usually what names the firm) each form with one letter left out, so
+    for the first word (usually what names the firm; 6 to 14 letters) each form with one letter left out, so
     a typo ("Nuotech" / "Nuctech": both give "nutech") still shares a key."""
     core = core_name(value)
     words = [w for w in core.split() if len(w) >= 3][:8]
@@ -60,9 +63,15 @@ def name_keys(value: str) -> set[str]:
         return {core} if core else set()
     keys = set(words)
     head = words[0]
-    if 4 <= len(head) <= 14:
-        keys.update("~" + head[:i] + head[i + 1:] for i in range(len(head)))
+    if 6 <= len(head) <= 14:  # shorter words: too many other words one letter away
+        keys.update(TYPO_KEY + head[:i] + head[i + 1:] for i in range(len(head)))
     return keys
+
+
+def head_word(value: str) -> str:
+    """The first word of the core name, the one whose typo keys `name_keys` makes."""
+    words = [w for w in core_name(value).split() if len(w) >= 3]
+    return words[0] if words else ""
 
 
 def normalize_quote(value: str) -> str:

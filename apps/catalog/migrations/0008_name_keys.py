@@ -17,10 +17,11 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(max_length=16)),
                 ('key', models.CharField(max_length=64)),
+                ('head', models.CharField(blank=True, max_length=32)),
                 ('entity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.entity')),
             ],
             options={
-                'indexes': [models.Index(fields=['key', 'kind', 'entity'], name='name_key_block')],
+                'indexes': [models.Index(fields=['key', 'kind', 'head', 'entity'], name='name_key_block')],
             },
         ),
     ]
@@ -28,7 +29,7 @@ class Migration(migrations.Migration):
 
 def _fill(apps, schema_editor):
     """Keys for the entities that exist already (same rule as services.name_keys_refresh)."""
-    from apps.catalog.text import name_keys
+    from apps.catalog.text import TYPO_KEY, head_word, name_keys
 
     Entity, Alias, NameKey = (apps.get_model("catalog", m) for m in ("Entity", "Alias", "NameKey"))
     names: dict[int, list[str]] = {}
@@ -41,8 +42,8 @@ def _fill(apps, schema_editor):
     for pk, values in names.items():
         if pk not in kinds:
             continue
-        keys = set().union(*(name_keys(v) for v in values))
-        rows.extend(NameKey(entity_id=pk, kind=kinds[pk], key=k[:64]) for k in keys)
+        keys = {(k[:64], head_word(v)[:32] if k.startswith(TYPO_KEY) else "") for v in values for k in name_keys(v)}
+        rows.extend(NameKey(entity_id=pk, kind=kinds[pk], key=k, head=h) for k, h in keys)
         if len(rows) >= 5000:
             NameKey.objects.bulk_create(rows)
             rows = []

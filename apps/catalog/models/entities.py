@@ -193,9 +193,13 @@ class NameKey(models.Model):
     entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16)
     key = models.CharField(max_length=64)
+    # For a typo key: the word it was made from. A typo block is worth reading only when it
+    # joins two different words ("nuctech" / "nuotech"); one word's own typo keys are
+    # shared by everything sharing the word, which its word key finds already.
+    head = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["key", "kind", "entity"], name="name_key_block")]
+        indexes = [models.Index(fields=["key", "kind", "head", "entity"], name="name_key_block")]
 
     def __str__(self):
         return f"{self.kind}:{self.key}"

@@ -14,19 +14,20 @@ retracted entity is never offered, and a pair already judged (MergeDecision) nev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from rapidfuzz import fuzz
 
 from apps.catalog.models import Alias, Entity, NameKey
-from apps.catalog.text import core_name, name_keys
+from apps.catalog.text import TYPO_KEY, core_name, name_keys
 from apps.catalog.vocab import Workflow
 
 THRESHOLD = 85.0
 MAX_BLOCK = 100
-_BLOCKS_PER_QUERY = 400
-_MAX_QUERIES_PER_PAGE = 25
+_BLOCKS_PER_QUERY = 500
+_MAX_BLOCKS_PER_PAGE = 2000  # a page reads at most this many blocks: its cost is bounded
 
 
 @dataclass
@@ -44,7 +45,7 @@ def name_score(names_a: list[str], names_b: list[str]) -> tuple[float, tuple[str
     cores_b = {core_name(n) for n in names_b if n}
     for x in {core_name(n) for n in names_a if n}:
         for y in cores_b:
-            score = 100.0 if x == y else fuzz.WRatio(x, y)
+            score = 100.0 if x == y else fuzz.WRatio(x, y, score_cutoff=50)
             if score > best:
                 best, pair = score, (x, y)
     return round(best, 1), pair
@@ -115,20 +116,22 @@ class DuplicatePage:
     blocks_read: int
 
 
-def duplicate_page(*, after: str = "", per_page: int = 50, threshold: float = THRESHOLD) -> DuplicatePage:
+def duplicate_page(*, after: str = "", per_page: int = 25, threshold: float = THRESHOLD) -> DuplicatePage:
     """One page of likely duplicates, in blocking-key order from the cursor `after`.
 
     Reads shared blocks (2 to MAX_BLOCK entities with one key and kind) through the index,
-    a batch at a time, and scores the pairs inside each; a pair sharing several keys is
-    reported once, under its first key. Stops when the page is full (or after a bounded
-    number of batches, the cursor then pointing on), so a page costs the same at 100
-    entities or a million."""
-    found: list[Candidate] = []
+    a batch at a time, and scores the pairs inside each on plain rows; a pair sharing several
+    keys is reported once, under its first key. Stops when the page is full (or after a
+    bounded number of blocks, the cursor then pointing on: a page may show fewer pairs, its
+    "next" link more), so a page costs about the same at 100 entities or a million. Only the pairs found are loaded as entities."""
+    found: list[tuple[float, int, int, tuple[str, str]]] = []
     cursor = after
     blocks_read = 0
-    for _ in range(_MAX_QUERIES_PER_PAGE):
-        groups = list(NameKey.objects.filter(key__gt=cursor).values("key", "kind").annotate(n=Count("entity_id"))
-                      .filter(n__gte=2, n__lte=MAX_BLOCK).order_by("key", "kind")
+    while blocks_read < _MAX_BLOCKS_PER_PAGE:
+        groups = list(NameKey.objects.filter(key__gt=cursor).values("key", "kind")
+                      .annotate(n=Count("entity_id"), heads=Count("head", distinct=True))
+                      .filter(Q(n__gte=2, n__lte=MAX_BLOCK) & (Q(heads__gte=2) | ~Q(key__startswith=TYPO_KEY)))
+                      .order_by("key", "kind")
                       .values_list("key", "kind")[:_BLOCKS_PER_QUERY])
         if not groups:
             cursor = ""
@@ -141,30 +144,52 @@ def duplicate_page(*, after: str = "", per_page: int = 50, threshold: float = TH
         cursor = groups[-1][0]
         if len(found) >= per_page:
             break
-    found.sort(key=lambda c: (-c.score, c.a.name))
-    return DuplicatePage(candidates=found, next_after=cursor, blocks_read=blocks_read)
+    entities = Entity.objects.in_bulk({pk for _, x, y, _ in found for pk in (x, y)})
+    candidates = [Candidate(a=entities[x], b=entities[y], score=score, names=names)
+                  for score, x, y, names in found if x in entities and y in entities]
+    candidates.sort(key=lambda c: (-c.score, c.a.name))
+    return DuplicatePage(candidates=candidates, next_after=cursor, blocks_read=blocks_read)
 
 
-def _score_blocks(groups: list[tuple[str, str]], threshold: float) -> list[Candidate]:
+def _score_blocks(groups: list[tuple[str, str]], threshold: float) -> list[tuple[float, int, int, tuple[str, str]]]:
+    """(score, id, id, names) of the pairs scoring at least `threshold` in these blocks, on plain rows."""
+    from apps.curation.models import MergeDecision
+
     wanted = set(groups)
     members: dict[tuple[str, str], list[int]] = {}
     for key, kind, pk in (NameKey.objects.filter(key__in={k for k, _ in groups})
                           .values_list("key", "kind", "entity_id")):
         if (key, kind) in wanted:
-            members.setdefault((key, kind), []).append(pk)
-    entities = _entities({pk for ids in members.values() for pk in ids})
-    names = _names(entities)
-    keys = {pk: set().union(*(name_keys(n) for n in ns)) for pk, ns in names.items()}
-    judged = judged_pairs(entities.values())
+            members.setdefault((key, kind), set()).add(pk)
+    rows = {pk: (str(uid), country) for pk, uid, country in Entity.objects.filter(
+        pk__in={pk for ids in members.values() for pk in ids}).exclude(workflow=Workflow.RETRACTED)
+        .values_list("pk", "uuid", "country")}
+    names = {pk: [] for pk in rows}
+    for pk, name in Entity.objects.filter(pk__in=list(rows)).values_list("pk", "name"):
+        names[pk].append(name)
+    for pk, name in (Alias.objects.filter(entity_id__in=list(rows)).exclude(workflow=Workflow.RETRACTED)
+                     .values_list("entity_id", "name")):
+        names[pk].append(name)
+    keys = {pk: frozenset().union(*(_keys(n) for n in ns)) for pk, ns in names.items()}
     found = []
     for (key, kind), ids in sorted(members.items()):
         for x, y in combinations(sorted(ids), 2):
-            a, b = entities.get(x), entities.get(y)
-            if a is None or b is None or not _countries_agree(a, b):
+            if x not in rows or y not in rows:
                 continue
-            if min(keys[x] & keys[y], default=key) != key or _pair(a, b) in judged:
-                continue  # reported under its first shared key / already judged
+            (ux, cx), (uy, cy) = rows[x], rows[y]
+            if (cx and cy and cx != cy) or min(keys[x] & keys[y], default=key) != key:
+                continue  # another country / reported under its first shared key
             score, pair = name_score(names[x], names[y])
             if score >= threshold:
-                found.append(Candidate(a=a, b=b, score=score, names=pair))
+                found.append((score, x, y, pair))
+    if found:  # pairs already judged never come back
+        uuids = {rows[pk][0] for _, x, y, _ in found for pk in (x, y)}
+        judged = {(str(a), str(b)) for a, b in MergeDecision.objects.filter(
+            entity_a__in=uuids, entity_b__in=uuids).values_list("entity_a", "entity_b")}
+        found = [f for f in found if tuple(sorted([rows[f[1]][0], rows[f[2]][0]])) not in judged]
     return found
+
+
+@lru_cache(maxsize=65536)
+def _keys(name: str) -> frozenset[str]:
+    return frozenset(name_keys(name))
