@@ -16,7 +16,10 @@ published only by a reviewer and with a citation whose quote is found.
 """
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -524,7 +527,22 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             return workflow
         return Workflow.PUBLISHED if merge_public and workflow == Workflow.PUBLISHED else Workflow.REVIEW
 
+    from apps.ingest.models import ImportedItem
+
     with transaction.atomic():
+        # What the merge moves and removes, recorded so that `entity_split` can undo it.
+        undo = {
+            "entity": json.loads(json.dumps({f.attname: f.value_from_object(merge) for f in Entity._meta.concrete_fields
+                                             if f.attname not in ("name_norm", "updated_at")}, cls=DjangoJSONEncoder)),
+            "aliases": list(merge.aliases.values("id", "name", "workflow")),
+            "facts": list(Fact.objects.filter(entity=merge).values("id", "field", "value", "workflow")),
+            "citations": list(Citation.objects.filter(entity=merge).values("id", "field", "fact_id")),
+            "records": [[pk, end] for end in RECORD_ENDS
+                        for pk in Record.objects.filter(**{end: merge}).values_list("pk", flat=True)],
+            "items": list(ImportedItem.objects.filter(entity=merge).values("id", "owns_entity")),
+            "keep": {"identifiers": keep.identifiers or {}, "country": keep.country, "description": keep.description},
+            "added_aliases": [], "moved_facts": [],
+        }
         names = {a.name for a in keep.aliases.all()} | {keep.name}
         # The merged entity's own name, as a name of `keep`, carries its entity-level citations.
         own = (merge.name, Workflow.PUBLISHED if merge_public else Workflow.REVIEW)
@@ -534,6 +552,7 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             alias = Alias(entity=keep, name=name, workflow=carried(workflow))
             _attribute(alias, user, reason)
             alias.save()
+            undo["added_aliases"].append(alias.pk)
             names.add(name)
         for end in RECORD_ENDS:
             for record in Record.objects.filter(**{end: merge}):
@@ -551,6 +570,7 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
                 fact.workflow = carried(fact.workflow)
                 _attribute(fact, user, reason)
                 fact.save()
+                undo["moved_facts"].append(fact.pk)
             else:
                 fact.citations.update(fact=twin, entity=keep)
         for citation in Citation.objects.filter(entity=merge).select_related("source"):
@@ -560,6 +580,8 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
                 citation.field = f"alias:{merge.name}"
             _attribute(citation, user, reason)
             citation.save(validate=False)
+        # The dataset items that named the merged entity name ours now: later imports update it.
+        ImportedItem.objects.filter(entity=merge).update(entity=keep, owns_entity=False)
         keep.identifiers = {**(merge.identifiers or {}), **(keep.identifiers or {})}
         if not keep.country and merge.country and keep.kind != "country":
             keep.country = merge.country
@@ -567,12 +589,99 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             keep.description = merge.description
         _attribute(keep, user, reason)
         keep.save()
-        merge_decision_record(user=user, a=keep, b=merge, verdict=MergeDecision.Verdict.SAME, note=note, kept=keep)
+        merge_decision_record(user=user, a=keep, b=merge, verdict=MergeDecision.Verdict.SAME, note=note, kept=keep,
+                              undo=undo)
         merged_uuid = merge.uuid
         _attribute(merge, user, reason)
         merge.delete()
         merge.uuid = merged_uuid
     return keep
+
+
+def entity_split(*, user, decision, note: str = "") -> Entity:
+    """Undo a merge ("split"): the merged entity comes back (same uuid) with its own names,
+    facts, citations, records and dataset items, `keep` loses what the merge gave it, and
+    the decision becomes "not the same" (who, when, note), so neither the duplicates page
+    nor a later import proposes the pair again. Admins only; one transaction; every change
+    goes through save() (history and outbox: the graph follows). What was edited since the
+    merge stays where it is now (a record moved elsewhere is not moved back). A record that
+    would become invalid refuses the split and names it."""
+    from apps.curation.models import MergeDecision
+    from apps.ingest.models import ImportedItem
+    from apps.sync.models import touches_coalesced
+
+    if not roles.can_merge(user):
+        raise PermissionDenied("Only admins may split merged entities.")
+    if not decision.splittable:
+        raise ValidationError({"decision": "This decision is not a merge that can be split "
+                                           "(merged before merges were recorded, or split already)."})
+    undo = decision.undo
+    keep = Entity.objects.filter(uuid=decision.kept).first()
+    if keep is None:
+        raise ValidationError({"decision": "The entity the merge kept no longer exists."})
+    data = undo["entity"]
+    if Entity.objects.filter(uuid=data["uuid"]).exists():
+        raise ValidationError({"decision": "The merged entity exists already."})
+    reason = f"split {data['name']} ({data['uuid']}) off {keep.name} again"
+    with transaction.atomic(), touches_coalesced():
+        restored = Entity()
+        for f in Entity._meta.concrete_fields:
+            if f.attname in data:
+                setattr(restored, f.attname, f.to_python(data[f.attname]))
+        _attribute(restored, user, reason)
+        restored.save(force_insert=True)
+        for row in undo["aliases"]:
+            alias = Alias(entity=restored, **row)
+            _attribute(alias, user, reason)
+            alias.save(force_insert=True)
+        moved = set(undo["moved_facts"])
+        for row in undo["facts"]:
+            if row["id"] in moved:
+                fact = Fact.objects.filter(pk=row["id"], entity=keep).first()
+                if fact is None:
+                    continue  # changed or removed since the merge: it stays as it is
+                fact.entity, fact.workflow = restored, row["workflow"]
+            else:  # it had a twin on `keep` and was removed by the merge
+                fact = Fact(entity=restored, **row)
+            _attribute(fact, user, reason)
+            fact.save()
+        for row in undo["citations"]:
+            for citation in Citation.objects.filter(pk=row["id"], entity=keep):
+                citation.entity, citation.field, citation.fact_id = restored, row["field"], row["fact_id"]
+                _attribute(citation, user, reason)
+                citation.save(validate=False)
+        for pk, end in undo["records"]:
+            record = Record.objects.filter(pk=pk, **{end: keep}).first()
+            if record is None:
+                continue
+            setattr(record, end, restored)
+            _attribute(record, user, reason)
+            try:
+                record.save()
+            except ValidationError as exc:
+                raise ValidationError({"decision": f"Record “{record}” would become invalid: "
+                                                   + "; ".join(exc.messages)}) from exc
+        for alias in Alias.objects.filter(pk__in=undo["added_aliases"], entity=keep):
+            _attribute(alias, user, reason)
+            alias.delete()
+        for row in undo["items"]:
+            ImportedItem.objects.filter(pk=row["id"], entity=keep).update(entity=restored,
+                                                                          owns_entity=row["owns_entity"])
+        before, merged_ids = undo["keep"], data.get("identifiers") or {}
+        keep.refresh_from_db()
+        keep.identifiers = {k: v for k, v in (keep.identifiers or {}).items()
+                            if k in before["identifiers"] or merged_ids.get(k) != v}
+        if not before["country"] and keep.country == data.get("country"):
+            keep.country = ""
+        if not before["description"] and keep.description == data.get("description"):
+            keep.description = ""
+        _attribute(keep, user, reason)
+        keep.save()
+        decision.verdict, decision.undo, decision.kept = MergeDecision.Verdict.DIFFERENT, {}, None
+        decision.note = f"split again: {note}" if note else "split again"
+        decision.decided_by, decision.decided_at = user, timezone.now()
+        decision.save()
+    return restored
 
 
 # --- derived name data ------------------------------------------------------------------

@@ -148,6 +148,14 @@ def duplicate_candidates(*, threshold: float = THRESHOLD, limit: int = 100) -> l
     return duplicate_page(threshold=threshold, per_page=limit).candidates[:limit]
 
 
+def merges_splittable(*, kept=None, limit: int = 50):
+    """Merges that can be split again (newest first); `kept`: only those into this entity."""
+    qs = MergeDecision.objects.filter(verdict=MergeDecision.Verdict.SAME).exclude(undo={}).select_related("decided_by")
+    if kept is not None:
+        qs = qs.filter(kept=kept.uuid)
+    return list(qs[:limit])
+
+
 def decisions(limit: int = 50):
     return MergeDecision.objects.select_related("decided_by")[:limit]
 

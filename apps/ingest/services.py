@@ -807,7 +807,7 @@ def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -
             if not roles.can_merge(user):
                 raise PermissionDenied("Only admins may merge entities.")
             imported, ours = match.entity, match.candidate
-            ImportedItem.objects.filter(entity=imported).update(entity=ours, owns_entity=False)
+            # The merge moves the dataset's items to ours (and records it, for a split).
             score = f"match score {match.score:.0f}" + (f"; {note}" if note else "")
             catalog.entity_merge(user=user, keep=ours, merge=imported, note=score)
             # The merge deleted the imported entity and with it this row; the judgement is the

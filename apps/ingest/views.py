@@ -93,7 +93,10 @@ def job_publish(request, uuid):
 
 @curator_required
 def matches(request):
+    from apps.curation.selectors import merges_splittable
+
     return render(request, "ingest/matches.html", {"pending": match_queue(), "judged": match_judged(),
+                                                   "merges": merges_splittable(),
                                                    "can_merge": roles.can_merge(request.user)})
 
 
