@@ -26,7 +26,7 @@ from apps.catalog.vocab import Workflow
 
 THRESHOLD = 85.0
 MAX_BLOCK = 100
-_BLOCKS_PER_QUERY = 500
+_FIRST_BATCH = 100  # blocks read by a page's first query; doubled while the page is not full
 _MAX_BLOCKS_PER_PAGE = 2000  # a page reads at most this many blocks: its cost is bounded
 
 
@@ -126,17 +126,17 @@ def duplicate_page(*, after: str = "", per_page: int = 25, threshold: float = TH
     "next" link more), so a page costs about the same at 100 entities or a million. Only the pairs found are loaded as entities."""
     found: list[tuple[float, int, int, tuple[str, str]]] = []
     cursor = after
-    blocks_read = 0
+    blocks_read, batch = 0, _FIRST_BATCH
     while blocks_read < _MAX_BLOCKS_PER_PAGE:
         groups = list(NameKey.objects.filter(key__gt=cursor).values("key", "kind")
                       .annotate(n=Count("entity_id"), heads=Count("head", distinct=True))
                       .filter(Q(n__gte=2, n__lte=MAX_BLOCK) & (Q(heads__gte=2) | ~Q(key__startswith=TYPO_KEY)))
                       .order_by("key", "kind")
-                      .values_list("key", "kind")[:_BLOCKS_PER_QUERY])
+                      .values_list("key", "kind")[:batch])
         if not groups:
             cursor = ""
             break
-        if len(groups) == _BLOCKS_PER_QUERY and groups[0][0] != groups[-1][0]:
+        if len(groups) == batch and groups[0][0] != groups[-1][0]:
             last = groups[-1][0]  # the last key may have more kinds in the next batch: read it whole then
             groups = [g for g in groups if g[0] != last]
         blocks_read += len(groups)
@@ -144,6 +144,7 @@ def duplicate_page(*, after: str = "", per_page: int = 25, threshold: float = TH
         cursor = groups[-1][0]
         if len(found) >= per_page:
             break
+        batch = min(batch * 2, _MAX_BLOCKS_PER_PAGE - blocks_read) or 1
     entities = Entity.objects.in_bulk({pk for _, x, y, _ in found for pk in (x, y)})
     candidates = [Candidate(a=entities[x], b=entities[y], score=score, names=names)
                   for score, x, y, names in found if x in entities and y in entities]
