@@ -1,5 +1,6 @@
 """Names compared on their core (legal forms removed, any script in Latin letters), and
 duplicates found by shared blocking keys, a page at a time, never by comparing every pair."""
+import io
 import random
 
 import pytest
@@ -84,3 +85,18 @@ def test_blocking_keys_follow_renames_and_names(charlie):
     services.entity_update(user=charlie, entity=ours, name="Leidos Security")
     assert candidates_for(other) == []
     assert set(NameKey.objects.filter(entity=ours, head="").values_list("key", flat=True)) == {"leidos", "security"}
+
+
+def test_name_keys_rebuild_finds_duplicates_among_entities_loaded_in_bulk():
+    from django.core.management import call_command
+
+    from apps.catalog.models import Entity
+
+    Entity.objects.bulk_create([Entity(kind="company", name=n, name_norm=n.lower(), country="CN")
+                                for n in ("Hikvision Digital Technology Co., Ltd.", "HIKVISION DIGITAL TECHNOLOGY")])
+    assert duplicate_candidates() == []  # bulk_create bypasses save(): no keys yet
+
+    call_command("name_keys_rebuild", stdout=io.StringIO())
+
+    assert _pairs(duplicate_candidates()) == {frozenset(["Hikvision Digital Technology Co., Ltd.",
+                                                         "HIKVISION DIGITAL TECHNOLOGY"])}

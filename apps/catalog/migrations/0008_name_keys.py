@@ -50,4 +50,13 @@ def _fill(apps, schema_editor):
     NameKey.objects.bulk_create(rows)
 
 
-Migration.operations.append(migrations.RunPython(_fill, migrations.RunPython.noop))
+def _byte_order(apps, schema_editor):
+    """On PostgreSQL the keys sort byte by byte ("C"), as in Python and SQLite: the duplicates
+    page walks them in order and reports a pair under its first shared key, so the database
+    and the code must agree on which key comes first (a locale's order ignores the "~")."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute('ALTER TABLE catalog_namekey ALTER COLUMN "key" TYPE varchar(64) COLLATE "C"')
+
+
+Migration.operations += [migrations.RunPython(_byte_order, migrations.RunPython.noop),
+                         migrations.RunPython(_fill, migrations.RunPython.noop)]

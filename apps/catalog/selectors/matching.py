@@ -172,17 +172,31 @@ def _score_blocks(groups: list[tuple[str, str]], threshold: float) -> list[tuple
                      .values_list("entity_id", "name")):
         names[pk].append(name)
     keys = {pk: frozenset().union(*(_keys(n) for n in ns)) for pk, ns in names.items()}
-    found = []
+    pairs = []
     for (key, kind), ids in sorted(members.items()):
         for x, y in combinations(sorted(ids), 2):
             if x not in rows or y not in rows:
                 continue
             (ux, cx), (uy, cy) = rows[x], rows[y]
-            if (cx and cy and cx != cy) or min(keys[x] & keys[y], default=key) != key:
-                continue  # another country / reported under its first shared key
-            score, pair = name_score(names[x], names[y])
-            if score >= threshold:
-                found.append((score, x, y, pair))
+            if not (cx and cy and cx != cy):
+                pairs.append((x, y, kind, [k for k in keys[x] & keys[y] if k < key]))
+    # A pair sharing several keys is reported under the first of them whose block is read
+    # (a block too large is not), so that following "next" shows it once.
+    earlier = {k for *_, ks in pairs for k in ks}
+    read = set()
+    if earlier:
+        for key, kind, n, heads in (NameKey.objects.filter(key__in=earlier).values("key", "kind")
+                                    .annotate(n=Count("entity_id"), heads=Count("head", distinct=True))
+                                    .values_list("key", "kind", "n", "heads")):
+            if 2 <= n <= MAX_BLOCK and (heads >= 2 or not key.startswith(TYPO_KEY)):
+                read.add((key, kind))
+    found = []
+    for x, y, kind, ks in pairs:
+        if any((k, kind) in read for k in ks):
+            continue
+        score, pair = name_score(names[x], names[y])
+        if score >= threshold:
+            found.append((score, x, y, pair))
     if found:  # pairs already judged never come back
         uuids = {rows[pk][0] for _, x, y, _ in found for pk in (x, y)}
         judged = {(str(a), str(b)) for a, b in MergeDecision.objects.filter(

@@ -90,6 +90,16 @@ class Command(BaseCommand):
         from apps.catalog.services import name_keys_refresh
         from apps.catalog.text import normalize_name
 
+        from django.db import connection
+
+        # A bulk load: no fsync, a large page cache, and the blocking index built once at the
+        # end (sorted) instead of row by row into a B-tree of millions.
+        index = next(i for i in NameKey._meta.indexes if i.name == "name_key_block")
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA cache_size=-400000")
+        with connection.schema_editor() as editor:
+            editor.remove_index(NameKey, index)
         now = timezone.now()
         made: list[tuple[str, str, str]] = []  # (kind, name, country) of companies, for duplicates
         for start in range(0, n, batch):
@@ -125,7 +135,12 @@ class Command(BaseCommand):
                     Entity.objects.order_by("-id").values_list("id", flat=True)[:len(rows)])
                 name_keys_refresh(entity_ids=ids, new=True)
             if (start // batch) % 20 == 0:
-                self.stdout.write(f"  {start + len(rows)} entities, {NameKey.objects.count()} keys")
+                self.stdout.write(f"  {start + len(rows)} entities")
+        self.stdout.write("  indexing the blocking keys ...")
+        with connection.schema_editor() as editor:
+            editor.add_index(NameKey, index)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
     def measure(self, opts) -> None:
         from apps.catalog.models import NameKey
