@@ -4,7 +4,8 @@ catalogue's services (apps.catalog.services), chunk by chunk.
 - The raw file is kept unchanged under settings.VENDORGRAPH_IMPORT_DIR, named by its
   SHA-256, and registered as a Source of type dataset; every entity, name, fact and record
   written cites it with the exact original line as the quote and "line N" as the locator
-  (the citation check re-reads that line of the stored file).
+  (JSON formats: "line N · JSON pointer · release id"); the citation check re-reads the
+  stored file there.
 - Writes go through the catalogue's services (roles, validation, history, outbox), one
   database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows; a row that the
   catalogue refuses is rolled back alone (a savepoint) and reported with its line.
@@ -287,6 +288,7 @@ class _FtmImport:
             # The lines just read from this very stored file: the citation check finds them here.
             self.source._line_cache = {row.line: row.raw for row in batch}
             self.source._line_cache.update({line: raw for line, raw in self.lines.values()})
+            self.source._pointer_cache = {row.locator for row in batch if row.locator}
             for row in batch:
                 try:
                     with transaction.atomic():
@@ -308,7 +310,7 @@ class _FtmImport:
         self.job.rows_refused += 1
 
     def _cite(self, row: ftm.Row) -> dict:
-        return {"source": self.source, "quote": row.raw, "locator": f"line {row.line}"}
+        return {"source": self.source, "quote": row.raw, "locator": row.locator or f"line {row.line}"}
 
     def _item(self, external_id: str) -> ImportedItem | None:
         return (ImportedItem.objects.select_related("entity", "record")
