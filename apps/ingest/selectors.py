@@ -53,3 +53,10 @@ def match_judged(*, limit: int = 50):
 
     return (MatchCandidate.objects.exclude(status=MatchCandidate.Status.PENDING)
             .select_related("entity", "candidate", "decided_by").order_by("-decided_at")[:limit])
+
+
+def mapping_joins(*, limit: int = 100):
+    """Joins mappings asked for (exact name), newest first, with both entities."""
+    from apps.ingest.models import MappingJoin
+
+    return MappingJoin.objects.select_related("entity", "split", "job", "undone_by")[:limit]
