@@ -98,6 +98,10 @@ def test_the_citation_check_rereads_the_stored_file_at_the_pointer_and_fails_onc
     lines[number - 1] = lines[number - 1].replace("179568.0", "1795680.0")
     stored.write_text("\n".join(lines), encoding="utf-8")
     assert source.locate(citation.quote, citation.locator) is None
+    from apps.catalog.services import citations_reverify
+
+    lost = citations_reverify(source=source)
+    assert citation in lost and "no longer found" in Record.objects.get(attributes__ocds="award").flag
     # A line added above: the quote's text is now one line further down, away from its pointer.
     stored.write_text(original.replace("{", "{\n", 1), encoding="utf-8")
     assert source.locate(citation.quote, citation.locator) is None

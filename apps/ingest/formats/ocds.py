@@ -73,9 +73,9 @@ def _merger():
 # The values built whole while the file is read: a release of a package (or of a bare list),
 # a record of a record package. Nothing larger is ever held.
 UNIT = re.compile(r"/(?:releases|records)/\d+|/\d+")
-# Parts of a release with no noun of ours, kept with each contract record as attributes and
-# listed in the summary as not mapped: {attribute: (where in the release, where in an award/contract)}.
-KEPT_PARTS = ("budget", "items", "documents", "milestones", "amendments")
+# Parts of a release with no noun of ours, kept with each contract record as attributes named by
+# their place ("tender/items", "contract/implementation") and listed in the summary as not mapped.
+KEPT_PARTS = ("budget", "items", "documents", "milestones", "amendments", "implementation", "relatedProcesses")
 
 
 class Report:
