@@ -4,7 +4,8 @@ catalogue's services (apps.catalog.services), chunk by chunk.
 - The raw file is kept unchanged under settings.VENDORGRAPH_IMPORT_DIR, named by its
   SHA-256, and registered as a Source of type dataset; every entity, name, fact and record
   written cites it with the exact original line as the quote and "line N" as the locator
-  (the citation check re-reads that line of the stored file).
+  (JSON formats: "line N · JSON pointer · release id"); the citation check re-reads the
+  stored file there.
 - Writes go through the catalogue's services (roles, validation, history, outbox), one
   database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows; a row that the
   catalogue refuses is rolled back alone (a savepoint) and reported with its line.
@@ -33,7 +34,7 @@ from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from apps.curation import roles
 from apps.ingest import formats, ftm
-from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow,
+from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MappingJoin, MatchCandidate, RefusedRow,
                                 TrustedDataset)
 from apps.sync.models import touches_coalesced
 
@@ -42,6 +43,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 # authority, a country): they are shared by rows, so they are never "no longer listed".
 DERIVED = "~"
 REFERENT = "~referent"  # another id of an item (FtM `referents`), pointing at the same entity
+JOINED_BY_MAPPING = "exact name (the mapping's match: exact-name)"
 # Identifiers that name one entity in the world: equal values join an imported row to our entity.
 STRONG_IDS = ("leiCode", "wikidataId", "lei", "wikidata")
 
@@ -287,6 +289,7 @@ class _FtmImport:
             # The lines just read from this very stored file: the citation check finds them here.
             self.source._line_cache = {row.line: row.raw for row in batch}
             self.source._line_cache.update({line: raw for line, raw in self.lines.values()})
+            self.source._pointer_cache = {row.locator for row in batch if row.locator}
             for row in batch:
                 try:
                     with transaction.atomic():
@@ -308,7 +311,7 @@ class _FtmImport:
         self.job.rows_refused += 1
 
     def _cite(self, row: ftm.Row) -> dict:
-        return {"source": self.source, "quote": row.raw, "locator": f"line {row.line}"}
+        return {"source": self.source, "quote": row.raw, "locator": row.locator or f"line {row.line}"}
 
     def _item(self, external_id: str) -> ImportedItem | None:
         return (ImportedItem.objects.select_related("entity", "record")
@@ -361,8 +364,11 @@ class _FtmImport:
                 entity = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
                 how = "iso_code" if entity is not None else ""
             if entity is None and self.join_exact_names:
-                entity = self._exact(kind=kind, name=name)
-                how = "exact name (the mapping's match: exact-name)" if entity is not None else ""
+                entity = self._exact(kind=kind, name=name, country=country)
+                how = JOINED_BY_MAPPING if entity is not None else ""
+                if entity is not None:
+                    mapping_join_record(job=self.job, external_id=row.id, entity=entity, name=name, kind=kind,
+                                        country=country, cite=cite)
             if entity is None:
                 how = ""
                 extra = {"iso_code": row.attributes.get("iso_code", "")} if kind == EntityKind.COUNTRY else {}
@@ -461,12 +467,16 @@ class _FtmImport:
                     self._facts(entity, [(f"{prop} (unresolved)", ref)], cites)
         return False
 
-    def _exact(self, *, kind: str, name: str) -> Entity | None:
-        """The one entity of ours of this kind with exactly this name (or alias), if only one."""
+    def _exact(self, *, kind: str, name: str, country: str = "") -> Entity | None:
+        """The one entity of ours of this kind with exactly this name (or alias), if only one,
+        and only when the countries agree (or one side has none)."""
         hits = [h for h in entity_search(q=name, kind=kind, include_unpublished=True, limit=3) if h.score >= 100.5]
         if len(hits) != 1:
             return None
-        return Entity.objects.filter(pk=hits[0].entity_id).first()
+        entity = Entity.objects.filter(pk=hits[0].entity_id).first()
+        if entity is not None and country and entity.country and entity.country != country:
+            return None
+        return entity
 
     def _resolve(self, ref: str) -> Entity | None:
         if ref in self.entities:
@@ -563,11 +573,14 @@ class _FtmImport:
         if key in self.entities:
             return self.entities[key]
         item = self._item(key)
-        joined = self._exact(kind=fields["kind"], name=fields["name"]) if self.join_exact_names else None
-        if joined is not None and (item is None or item.entity is None):
+        joined = (self._exact(kind=fields["kind"], name=fields["name"], country=country)
+                  if self.join_exact_names and (item is None or item.entity is None) else None)
+        if joined is not None:
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=joined,
                                 first_job=self.job, owns_entity=False)
             self._seen(item, row)
+            mapping_join_record(job=self.job, external_id=key, entity=joined, name=fields["name"],
+                                kind=fields["kind"], country=country, cite=self._cite(row))
         elif item is None or item.entity is None:
             entity = catalog.entity_create(user=self.user, **fields)
             catalog.citation_create(user=self.user, target=entity, **self._cite(row))
@@ -837,3 +850,67 @@ def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -
         match.status, match.note, match.decided_by, match.decided_at = verdict, note, user, timezone.now()
         match.save()
     return match
+
+
+# --- joins a mapping asked for (match: exact-name) ---------------------------------------
+
+def mapping_join_record(*, job: ImportJob, external_id: str, entity: Entity, name: str, kind: str, country: str,
+                        cite: dict) -> MappingJoin:
+    """Record that an item of a list joined `entity` by its exact name, as its mapping asks:
+    not silent, shown on /curation/matches/, undoable (mapping_join_undo)."""
+    join, _ = MappingJoin.objects.update_or_create(
+        dataset=job.dataset, external_id=external_id[:300],
+        defaults={"job": job, "entity": entity, "imported_name": name[:500], "kind": kind, "country": country,
+                  "quote": cite["quote"], "locator": cite.get("locator", "")[:500],
+                  "status": MappingJoin.Status.JOINED})
+    return join
+
+
+def mapping_join_undo(*, user, join: MappingJoin) -> Entity:
+    """Keep apart what a mapping joined (admins, as merges are): the list's item gets an
+    entity of its own (a draft citing the row that joined), and what the list wrote on ours
+    through it moves there: the records of the list naming ours, the names and facts only
+    the list's files cite. Later imports of the list update that entity; they never join
+    it again (its item is found first). Returns the new entity."""
+    if not roles.can_merge(user):
+        raise PermissionDenied("Only admins may undo a join (as only they merge).")
+    if join.status != MappingJoin.Status.JOINED:
+        raise ValidationError({"join": "This join was already undone."})
+    from apps.catalog.models import Alias, Source
+
+    ours = join.entity
+    with transaction.atomic(), touches_coalesced():
+        extra = {"iso_code": ours.iso_code} if join.kind == EntityKind.COUNTRY else {}
+        apart = catalog.entity_create(user=user, kind=join.kind, name=join.imported_name, country=join.country,
+                                      identifiers={"ftm_id": join.external_id}, **extra)
+        sources = list(Source.objects.filter(pk__in=ImportJob.objects.filter(dataset=join.dataset)
+                                             .exclude(source=None).values("source_id")).order_by("pk"))
+        source = join.job.source if join.job and join.job.source_id else (sources[-1] if sources else None)
+        cite = {"source": source, "quote": join.quote, "locator": join.locator}
+        if source is not None:
+            catalog.citation_create(user=user, target=apart, **cite)
+        ImportedItem.objects.filter(dataset=join.dataset, external_id=join.external_id).update(
+            entity=apart, owns_entity=True)
+        records = Record.objects.filter(pk__in=ImportedItem.objects.filter(dataset=join.dataset)
+                                        .exclude(record=None).values("record_id"))
+        for record in records.filter(subject=ours):
+            catalog.record_update(user=user, record=record, subject=apart)
+        for record in records.filter(object=ours):
+            catalog.record_update(user=user, record=record, object=apart)
+        # Names and facts on ours that only the list's files cite go with it.
+        source_ids = {s.pk for s in sources}
+        names, facts, drop = [], [], []
+        for claim in list(Alias.objects.filter(entity=ours)) + list(Fact.objects.filter(entity=ours)):
+            where = {"field": f"alias:{claim.name}"} if isinstance(claim, Alias) else {"fact": claim}
+            cited = set(Citation.objects.filter(entity=ours, **where).values_list("source_id", flat=True))
+            if cited and cited <= source_ids:
+                (names.append(claim.name) if isinstance(claim, Alias) else facts.append((claim.field, claim.value)))
+                drop.append(claim)
+        if source is not None and (names or facts):
+            catalog.entity_claims_bulk_create(user=user, entity=apart, names=names, facts=facts, citations=[cite])
+        for claim in drop:
+            (catalog.alias_delete if isinstance(claim, Alias) else catalog.fact_delete)(user=user, **{
+                "alias" if isinstance(claim, Alias) else "fact": claim})
+        join.status, join.split, join.undone_by, join.undone_at = MappingJoin.Status.UNDONE, apart, user, timezone.now()
+        join.save()
+    return apart

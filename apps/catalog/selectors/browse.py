@@ -382,18 +382,31 @@ TIMELINE_KINDS = [RecordKind.CONTRACT, RecordKind.BAN, RecordKind.INVESTIGATION,
                   RecordKind.DONATION, RecordKind.COURT_CASE, RecordKind.DEPLOYMENT]
 
 
-def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
-                  page: int = 1, per_page: int = 25):
-    """Dated records of the timeline kinds in date order (oldest first), filtered."""
-    qs = public_records().filter(kind__in=kinds or TIMELINE_KINDS).exclude(start="")
+def _timeline_records(*, vendor: Entity | None, country: str, kinds: list[str] | None) -> QuerySet:
+    qs = public_records().filter(kind__in=kinds or TIMELINE_KINDS)
     if vendor is not None:
         qs = qs.filter(Q(subject=vendor) | Q(object=vendor) | Q(party=vendor))
     if country:
         qs = qs.filter(Q(subject__country=country) | Q(object__country=country) | Q(site__country=country))
-    qs = qs.order_by("start", "id")
+    return qs
+
+
+def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
+                  page: int = 1, per_page: int = 25):
+    """Dated records of the timeline kinds in date order (oldest first), filtered."""
+    qs = _timeline_records(vendor=vendor, country=country, kinds=kinds).exclude(start="").order_by("start", "id")
     page_obj = Paginator(qs, per_page).get_page(page)
     page_obj.object_list = list(with_sources(qs)[page_obj.start_index() - 1:page_obj.end_index()]) if page_obj.paginator.count else []
     return page_obj
+
+
+def timeline_undated(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
+                     limit: int = 50) -> tuple[int, list[Record]]:
+    """(how many, the first `limit`) records of the same filter whose sources give no date
+    (e.g. a restriction list without dates): listed apart, never placed at an invented date."""
+    qs = _timeline_records(vendor=vendor, country=country, kinds=kinds).filter(start="").order_by("kind", "id")
+    count = qs.count()
+    return count, (list(with_sources(qs)[:limit]) if count else [])
 
 
 _ISO2 = re.compile(r"^[A-Z]{2}$")
