@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0008_json_locators'),
+        ('catalog', '0009_json_locators'),
         ('ingest', '0003_job_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

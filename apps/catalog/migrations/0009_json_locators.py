@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_pg_trgm_search'),
+        ('catalog', '0008_name_keys'),
     ]
 
     operations = [
