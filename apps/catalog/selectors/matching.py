@@ -26,7 +26,7 @@ from apps.catalog.vocab import Workflow
 
 THRESHOLD = 85.0
 MAX_BLOCK = 100
-_FIRST_BATCH = 100  # blocks read by a page's first query; doubled while the page is not full
+_FIRST_BATCH = 25  # blocks read by a page's first query (about 80 pairs at 1M entities); doubled while the page is not full
 _MAX_BLOCKS_PER_PAGE = 2000  # a page reads at most this many blocks: its cost is bounded
 
 
