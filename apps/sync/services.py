@@ -30,6 +30,52 @@ def outbox_emit(*, aggregate: str, uid: str, op: str, version: int, payload: dic
     return event
 
 
+def synced_bulk_create(objs: list, *, user=None, reason: str = "", then=None) -> list:
+    """Insert many new synced objects of one model (entities, or records) in a few statements,
+    with what `save()` writes for each: version 1, a history row ("+", `user`, `reason`) and
+    the outbox upsert carrying the object's graph payload, all in the caller's transaction.
+
+    The caller has validated the objects (the model's rules, see catalog.services). `then(objs)`
+    runs after the insert and before the payloads are read: it writes the rows a payload shows
+    (a record's citations, an entity's names) and may prefetch them onto the objects
+    (`_prefetched_objects_cache`), so computing the payloads costs no query per object."""
+    if not objs:
+        return objs
+    if not connection.in_atomic_block:
+        raise RuntimeError("synced_bulk_create must run inside the transaction that makes the change")
+    model = type(objs[0])
+    for obj in objs:
+        if obj.pk is not None or type(obj) is not model:
+            raise ValueError("synced_bulk_create takes new objects of one model")
+        obj.version = 1
+    # The base manager's bulk_create: SyncedQuerySet refuses it on purpose (it would bypass
+    # the outbox); this function is the one bulk write that does not.
+    model._base_manager.bulk_create(objs, batch_size=1000)
+    if any(obj.pk is None for obj in objs):  # a database that does not return the new keys
+        raise RuntimeError("the database did not return the new rows' keys")
+    model.history.bulk_history_create(objs, default_user=user, default_change_reason=reason)
+    if then is not None:
+        then(objs)
+    outbox_emit_bulk(objs)
+    for obj in objs:  # what `then` prefetched is a snapshot of this write: a later save reads afresh
+        obj.__dict__.pop("_prefetched_objects_cache", None)
+    return objs
+
+
+def outbox_emit_bulk(objs: list) -> list[OutboxEvent]:
+    """The outbox upserts of many saved synced objects (their current version and payload), in
+    one statement. Must run inside the transaction of the change, like outbox_emit."""
+    if not objs:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_emit_bulk must run inside the transaction that makes the change")
+    events = [OutboxEvent(aggregate=obj.graph_aggregate, uid=str(obj.uuid), op="upsert", version=obj.version,
+                          payload=obj.graph_payload()) for obj in objs]
+    OutboxEvent.objects.bulk_create(events, batch_size=1000)
+    _nudge_on_commit()
+    return events
+
+
 def _nudge_on_commit() -> None:
     # One nudge per transaction is enough: the drain task loops until the outbox is empty.
     if any(getattr(item[1], "_outbox_nudge", False) for item in connection.run_on_commit):
