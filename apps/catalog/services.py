@@ -381,12 +381,10 @@ def _claims_new(entity: Entity, names, facts, *, have_names: set, have_facts: se
 def _claims_write(user, claims: list[tuple[Entity, list[Alias], list[Fact], list[tuple[dict, int]]]]) -> None:
     """Insert names and facts with their citations (each cites the found quotes given with
     it, [(citation, start)]) and their history rows, a few statements for many entities."""
-    from simple_history.utils import bulk_create_with_history
-
     aliases = [a for _, names, _, _ in claims for a in names]
     facts = [f for _, _, values, _ in claims for f in values]
-    bulk_create_with_history(aliases, Alias, default_user=user, default_change_reason="added", batch_size=1000)
-    bulk_create_with_history(facts, Fact, default_user=user, default_change_reason="added", batch_size=1000)
+    _rows_create(aliases, user, "added")
+    _rows_create(facts, user, "added")
     rows = []
     for entity, names, values, found in claims:
         for item, start in found:
@@ -395,7 +393,15 @@ def _claims_write(user, claims: list[tuple[Entity, list[Alias], list[Fact], list
                       "entity": entity}
             rows += [Citation(field=f"alias:{a.name}", **common) for a in names]
             rows += [Citation(fact=f, field=f"fact:{f.field}", **common) for f in values]
-    bulk_create_with_history(rows, Citation, default_user=user, default_change_reason="cited", batch_size=1000)
+    _rows_create(rows, user, "cited")
+
+
+def _rows_create(objs: list, user, reason: str) -> None:
+    """Insert new validated rows (names, facts, citations) with their history rows."""
+    from apps.sync.bulk import history_insert, objects_insert
+
+    objects_insert(objs)
+    history_insert(objs, user=user, reason=reason)
 
 
 # --- bulk writes (imports) ------------------------------------------------------------------
@@ -497,9 +503,7 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
             for _, citation in checked:
                 citation.entity = item.entity
                 cites.append(citation)
-        from simple_history.utils import bulk_create_with_history
-
-        bulk_create_with_history(cites, Citation, default_user=user, default_change_reason="cited", batch_size=1000)
+        _rows_create(cites, user, "cited")
 
     with transaction.atomic():
         synced_bulk_create([item.entity for item, _ in ok], user=user, reason="created", then=claims)
@@ -510,8 +514,6 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
     """New draft records with their citations, in a few statements: what record_create
     writes for each, with its history and outbox rows. Returns the items refused, with
     why; the others go in (their `record` set)."""
-    from simple_history.utils import bulk_create_with_history
-
     from apps.sync.services import synced_bulk_create
 
     _require_record_add(user)
@@ -563,7 +565,7 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
                 citation.record = item.record
                 rows.append(citation)
             item.record._prefetched_objects_cache = {"citations": [c for _, c in checked]}
-        bulk_create_with_history(rows, Citation, default_user=user, default_change_reason="cited", batch_size=1000)
+        _rows_create(rows, user, "cited")
 
     with transaction.atomic():
         synced_bulk_create([item.record for item, _ in ok], user=user, reason="created", then=citations)

@@ -36,6 +36,7 @@ from apps.curation import roles
 from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow,
                                 TrustedDataset)
+from apps.sync.bulk import objects_insert
 from apps.sync.models import touches_coalesced
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -238,6 +239,7 @@ class _FtmImport:
         # millions of rows keeps a small map; rows needing the entity itself load it.
         self.entities: dict[str, int] = {}
         self.refused: list[RefusedRow] = []  # this chunk's, written with it
+        self.links = False  # whether an entity row points at another (addressEntity, ...)
         self.lines: dict[str, tuple[int, str]] = {}  # ftm id -> (line, raw) of entity rows, for link citations
         self.contracts: dict[str, ftm.Row] = {}
         self.unchanged: set[str] = set()
@@ -255,8 +257,8 @@ class _FtmImport:
             self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
                        self._entity_row)
             self._pass(lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
-            self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS and any(
-                ftm.is_entity_ref(row.schema, prop) for prop in row.props), self._entity_links)
+            if self.links:  # a third reading only when an entity row points at another
+                self._pass(self._links_wanted, self._entity_links)
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
@@ -273,6 +275,9 @@ class _FtmImport:
             job.unmapped = self.unmapped.as_dict()
             job.rows_read = job.rows_total
             _finish(job, ImportJob.Status.DONE)
+
+    def _links_wanted(self, row: ftm.Row) -> bool:
+        return row.schema in ftm.ENTITY_SCHEMAS and any(ftm.is_entity_ref(row.schema, prop) for prop in row.props)
 
     def _pass(self, wanted, handle) -> None:
         batch: list[ftm.Row] = []
@@ -351,6 +356,7 @@ class _FtmImport:
         for row in batch:
             if row.schema == "Address":
                 self.lines[row.id] = (row.line, row.raw)
+            self.links = self.links or self._links_wanted(row)
         items = self._items([row.id for row in batch if row.schema in ftm.ENTITY_SCHEMAS])
         rest, new, seen, unchanged = [], [], set(), []
         for row in batch:
@@ -402,9 +408,9 @@ class _FtmImport:
             referents += [ImportedItem(dataset=self.dataset, external_id=str(referent)[:300], schema=REFERENT,
                                        entity=entity, first_job=job, last_job=job, line_sha256="")
                           for referent in row.data.get("referents") or []]
-        ImportedItem.objects.bulk_create(made, batch_size=1000)
+        objects_insert(made)
         ImportedItem.objects.bulk_create(referents, batch_size=1000, ignore_conflicts=True)
-        return sorted(rest, key=lambda row: row.line)
+        return _in_order(batch, rest)
 
     def _records_bulk(self, batch: list[ftm.Row]) -> list[ftm.Row]:
         """The relations pass for a chunk: new records whose ends are known written in bulk
@@ -428,16 +434,16 @@ class _FtmImport:
             if item is not None:
                 if item.record_id is not None and item.line_sha256 == _row_sha(row):
                     unchanged.append(item)
+                    if row.schema == "Sanction":
+                        self._authority_or_none(row)  # its authority is listed by this export too
                 else:
                     rest.append(row)
                 continue
             kind, subject_prop, object_prop, used = self._record_shape(row)
-            try:
-                with transaction.atomic():  # a new authority is written once, alone
-                    subject = (self._authority_pk(row) if row.schema == "Sanction"
-                               else self.entities.get(row.first(subject_prop)))
-            except (ValidationError, PermissionDenied):
-                subject = None
+            if row.schema != "Sanction":
+                subject = self.entities.get(row.first(subject_prop))
+            else:
+                subject = self._authority_or_none(row)
             obj = self.entities.get(row.first(object_prop))
             if subject is None or obj is None:
                 rest.append(row)  # the one-row path reports what is missing
@@ -461,8 +467,8 @@ class _FtmImport:
             made.append(ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema,
                                      record=planned_item.record, first_job=job, last_job=job,
                                      line_sha256=_row_sha(row)))
-        ImportedItem.objects.bulk_create(made, batch_size=1000)
-        return sorted(rest, key=lambda row: row.line)
+        objects_insert(made)
+        return _in_order(batch, rest)
 
     def _cite(self, row: ftm.Row) -> dict:
         return {"source": self.source, "quote": row.raw, "locator": f"line {row.line}"}
@@ -717,6 +723,12 @@ class _FtmImport:
         self.job.dangling += 1
         raise ValidationError({prop: f"{ref} is neither in this file nor imported before: left unresolved."})
 
+    def _authority_or_none(self, row: ftm.Row) -> int | None:
+        try:
+            return self._authority_pk(row)
+        except (ValidationError, PermissionDenied):
+            return None  # the one-row path refuses the row, saying why
+
     def _authority(self, row: ftm.Row) -> Entity:
         return Entity.objects.get(pk=self._authority_pk(row))
 
@@ -746,8 +758,9 @@ class _FtmImport:
                                 first_job=self.job, owns_entity=False)
             self._seen(item, row)
         elif item is None or item.entity is None:
-            entity = catalog.entity_create(user=self.user, **fields)
-            catalog.citation_create(user=self.user, target=entity, **self._cite(row))
+            with transaction.atomic():  # written once, alone: a refusal leaves nothing behind
+                entity = catalog.entity_create(user=self.user, **fields)
+                catalog.citation_create(user=self.user, target=entity, **self._cite(row))
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=entity,
                                 first_job=self.job)
             self._seen(item, row)
@@ -916,6 +929,12 @@ def _try_publish(user, obj) -> int:
         return 0
     except (ValidationError, PermissionDenied):
         return 1
+
+
+def _in_order(batch: list, some: list) -> list:
+    """`some` rows of `batch`, in the batch's order (a format may order rows by date, not line)."""
+    wanted = {id(row) for row in some}
+    return [row for row in batch if id(row) in wanted]
 
 
 def _differs(current, wanted) -> bool:

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
+from apps.sync.bulk import history_insert, objects_insert, rows_insert
 from apps.sync.models import OutboxEvent
 from graph import sync as graph_sync
 from graph.connection import GraphError, GraphUnavailable
@@ -48,12 +49,10 @@ def synced_bulk_create(objs: list, *, user=None, reason: str = "", then=None) ->
         if obj.pk is not None or type(obj) is not model:
             raise ValueError("synced_bulk_create takes new objects of one model")
         obj.version = 1
-    # The base manager's bulk_create: SyncedQuerySet refuses it on purpose (it would bypass
-    # the outbox); this function is the one bulk write that does not.
-    model._base_manager.bulk_create(objs, batch_size=1000)
-    if any(obj.pk is None for obj in objs):  # a database that does not return the new keys
-        raise RuntimeError("the database did not return the new rows' keys")
-    model.history.bulk_history_create(objs, default_user=user, default_change_reason=reason)
+    # Not SyncedQuerySet.bulk_create: it refuses on purpose (it would bypass the outbox);
+    # this function is the one bulk write that does not.
+    objects_insert(objs)
+    history_insert(objs, user=user, reason=reason)
     if then is not None:
         then(objs)
     outbox_emit_bulk(objs)
@@ -62,18 +61,20 @@ def synced_bulk_create(objs: list, *, user=None, reason: str = "", then=None) ->
     return objs
 
 
-def outbox_emit_bulk(objs: list) -> list[OutboxEvent]:
+def outbox_emit_bulk(objs: list) -> int:
     """The outbox upserts of many saved synced objects (their current version and payload), in
     one statement. Must run inside the transaction of the change, like outbox_emit."""
     if not objs:
         return []
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_emit_bulk must run inside the transaction that makes the change")
-    events = [OutboxEvent(aggregate=obj.graph_aggregate, uid=str(obj.uuid), op="upsert", version=obj.version,
-                          payload=obj.graph_payload()) for obj in objs]
-    OutboxEvent.objects.bulk_create(events, batch_size=1000)
+    now = timezone.now()
+    rows = [(obj.graph_aggregate, str(obj.uuid), "upsert", obj.version, obj.graph_payload(), now, 0, "", 0)
+            for obj in objs]
+    rows_insert(OutboxEvent, ["aggregate", "uid", "op", "version", "payload", "created_at", "attempts", "last_error",
+                              "deliveries"], rows)
     _nudge_on_commit()
-    return events
+    return len(rows)
 
 
 def _nudge_on_commit() -> None:
