@@ -36,13 +36,15 @@ from apps.curation import roles
 from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow,
                                 TrustedDataset)
-from apps.sync.bulk import objects_insert
+from apps.sync.bulk import rows_insert
 from apps.sync.models import touches_coalesced
 
 GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
 # authority, a country): they are shared by rows, so they are never "no longer listed".
 DERIVED = "~"
+ITEM_COLUMNS = ["dataset", "external_id", "schema", "entity_id", "record_id", "first_job_id", "last_job_id",
+                "line_sha256", "owns_entity"]  # a new ImportedItem's row, for the bulk path
 REFERENT = "~referent"  # another id of an item (FtM `referents`), pointing at the same entity
 # Identifiers that name one entity in the world: equal values join an imported row to our entity.
 STRONG_IDS = ("leiCode", "wikidataId", "lei", "wikidata")
@@ -402,13 +404,12 @@ class _FtmImport:
             entity = planned_item.entity
             job.entities_created += 1
             self.entities[row.id] = entity.pk
-            made.append(ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema, entity=entity,
-                                     first_job=job, last_job=job, line_sha256=_row_sha(row), owns_entity=True))
+            made.append((self.dataset, row.id[:300], row.schema, entity.pk, None, job.pk, job.pk, _row_sha(row), True))
             # A publisher that re-keys this item later lands on the same entity.
             referents += [ImportedItem(dataset=self.dataset, external_id=str(referent)[:300], schema=REFERENT,
                                        entity=entity, first_job=job, last_job=job, line_sha256="")
                           for referent in row.data.get("referents") or []]
-        objects_insert(made)
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
         ImportedItem.objects.bulk_create(referents, batch_size=1000, ignore_conflicts=True)
         return _in_order(batch, rest)
 
@@ -464,10 +465,9 @@ class _FtmImport:
                 self._refuse(row, refused[id(planned_item)])
                 continue
             job.records_created += 1
-            made.append(ImportedItem(dataset=self.dataset, external_id=row.id[:300], schema=row.schema,
-                                     record=planned_item.record, first_job=job, last_job=job,
-                                     line_sha256=_row_sha(row)))
-        objects_insert(made)
+            made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
+                         _row_sha(row), False))
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
         return _in_order(batch, rest)
 
     def _cite(self, row: ftm.Row) -> dict:

@@ -33,6 +33,8 @@ def _converter(field: models.Field):
                                  type(field).get_prep_value is models.CharField.get_prep_value and
                                  type(field).get_db_prep_value is models.Field.get_db_prep_value):
         return None  # passed as it is
+    if type(field) is models.UUIDField and not connection.features.has_native_uuid_field:
+        return lambda value: None if value is None else value.hex  # what UUIDField stores there
     memo = {}
 
     def convert(value):
@@ -73,16 +75,13 @@ def objects_insert(objs: list) -> list:
     model = type(objs[0])
     fields = _columns(model)
     now = timezone.now()
-    converters = [_converter(f) for f in fields]
-    rows = []
-    for obj in objs:
-        row = []
-        for field, convert in zip(fields, converters):
-            if _auto_now(field):
+    for field in fields:
+        if _auto_now(field):
+            for obj in objs:
                 setattr(obj, field.attname, now)
-            value = getattr(obj, field.attname)
-            row.append(value if convert is None else convert(value))
-        rows.append(row)
+    plan = [(field.attname, _converter(field)) for field in fields]
+    rows = [[getattr(obj, name) if convert is None else convert(getattr(obj, name)) for name, convert in plan]
+            for obj in objs]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(f.column) for f in fields)
