@@ -172,9 +172,14 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
     )
     applied = [e for e in newest.values() if outcomes.get(e.uid) == "applied"]
     if applied:
-        # One statement for the batch: CASE id WHEN ... THEN <version before>.
+        # One statement for the batch: CASE WHEN id IN (...) THEN <version before>, one branch
+        # per distinct version (an import's new objects all had 0: one branch, not thousands).
+        by_before: dict[int, list[int]] = {}
+        for e in applied:
+            by_before.setdefault(before[e.uid], []).append(e.id)
         OutboxEvent.objects.filter(id__in=[e.id for e in applied]).update(graph_version_before=Case(
-            *[When(id=e.id, then=Value(before[e.uid])) for e in applied], output_field=PositiveIntegerField()
+            *[When(id__in=ids, then=Value(version)) for version, ids in by_before.items()],
+            output_field=PositiveIntegerField()
         ))
     for event in waiting:
         # An endpoint entity is not in the graph yet: back off and try again.
