@@ -195,6 +195,9 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         job.refused_rows.all().delete()
         job.dangling_refs.all().delete()
         job.dangling = 0
+    elif resumed:
+        log.warning("import job %s resumes after pass %s, row %s", job.pk, job.checkpoint.get("pass"),
+                    job.checkpoint.get("rows"))
     job.status, job.started_at = ImportJob.Status.RUNNING, job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])
     with _Heartbeat(job):
