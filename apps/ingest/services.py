@@ -347,10 +347,13 @@ class _FtmImport:
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
+        # Outside the final transaction: one search per created entity takes long at scale, and
+        # on SQLite a transaction that long would hold the write lock, so the outbox could not be
+        # delivered meanwhile. Proposing again after a crash proposes nothing twice.
+        match_candidates_propose(job=job)
         with transaction.atomic(), touches_coalesced():
             if getattr(self.reader, "COMPLETE_EXPORT", True):
                 self._end_missing()
-            match_candidates_propose(job=job)
             trusted = TrustedDataset.objects.filter(dataset=job.dataset).select_related("trusted_by").first()
             if job.publish:
                 self._publish(self.user)
@@ -894,6 +897,9 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
     # Entities of this same job are not offered to each other: the file's own ids keep them apart.
+    own_items = ImportedItem.objects.filter(first_job=job).exclude(entity=None).values("entity_id")
+    if not Entity.objects.exclude(kind=EntityKind.COUNTRY).exclude(pk__in=own_items).exists():
+        return 0  # nothing of ours to match against (the first import into an empty catalogue)
     own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
     proposed = 0
     for entity in created.iterator():

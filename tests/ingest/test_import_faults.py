@@ -1,5 +1,7 @@
-"""An import whose worker dies comes back by itself and resumes after its last committed chunk."""
+"""Imports under faults: a job whose worker dies comes back by itself and resumes after its last
+committed chunk; the graph is fed while a big import finishes."""
 import datetime as dt
+import threading
 
 import pytest
 from django.utils import timezone
@@ -71,3 +73,35 @@ def test_a_job_left_cancelling_by_a_dead_worker_is_cancelled(tmp_path, charlie, 
 
     job.refresh_from_db()
     assert job.status == "cancelled" and job.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_graph_is_fed_while_an_import_proposes_its_matches(graph, zala_path, run_import, charlie, monkeypatch):
+    from django.db import connection
+
+    from apps.catalog.selectors import search
+    from apps.sync.services import outbox_drain
+    from tests.factories import make_entity
+
+    make_entity("Some Vendor We Had Ltd", country="RU")  # so that the import looks for matches
+    real_search, delivered, failed = search.entity_search, [], []
+
+    def deliver():
+        try:
+            delivered.append(outbox_drain(time_budget=30).applied)
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            failed.append(repr(exc))
+        finally:
+            connection.close()
+
+    def searching(**kwargs):
+        if not delivered and not failed:  # a worker drains the outbox while the import proposes matches
+            worker = threading.Thread(target=deliver)
+            worker.start()
+            worker.join(90)
+        return real_search(**kwargs)
+
+    monkeypatch.setattr(search, "entity_search", searching)
+    job = run_import(zala_path, user=charlie)
+
+    assert job.status == "done" and not failed and delivered and delivered[0] > 0
