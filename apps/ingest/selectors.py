@@ -1,6 +1,8 @@
 """Reads of import jobs: the summary the command prints and the job page shows."""
 from __future__ import annotations
 
+from django.db import models
+
 from apps.ingest.models import ImportJob
 
 
@@ -53,3 +55,17 @@ def match_judged(*, limit: int = 50):
 
     return (MatchCandidate.objects.exclude(status=MatchCandidate.Status.PENDING)
             .select_related("entity", "candidate", "decided_by").order_by("-decided_at")[:limit])
+
+
+def import_job_batch(*, job: ImportJob, page: int = 1, per_page: int = 50):
+    """The rows of a finished job's batch (what its items became), entities first, one page at a
+    time, each with its review state, for a reviewer to publish some of them."""
+    from django.core.paginator import Paginator
+
+    from apps.ingest.models import ImportedItem
+
+    items = (ImportedItem.objects.filter(dataset=job.dataset, last_job=job)
+             .filter(models.Q(entity__isnull=False) | models.Q(record__isnull=False))
+             .select_related("entity", "record", "record__subject", "record__object")
+             .order_by(models.F("record_id").asc(nulls_first=True), "pk"))
+    return Paginator(items, per_page).get_page(page)

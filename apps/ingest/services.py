@@ -806,16 +806,21 @@ class _FtmImport:
             self.unmapped.count("schemas", f"not published ({refused})")
 
 
-def import_job_publish(*, user, job: ImportJob) -> int:
-    """A reviewer publishes a finished job's batch (what its items became), under the usual
-    rules. Returns how many items the rules kept as drafts (e.g. a record whose entity is not
-    published)."""
+def import_job_publish(*, user, job: ImportJob, items=None) -> int:
+    """A reviewer publishes a finished job's batch (what its items became), or only the chosen
+    `items` (ImportedItem ids of this job; a chosen record brings the entities it names from
+    this batch with it), under the usual rules. Returns how many the rules kept as drafts
+    (e.g. a record whose entity is not published)."""
     if not user.has_perm("catalog.publish_record"):
         raise PermissionDenied("Only reviewers and admins may publish an import.")
     if job.status != ImportJob.Status.DONE:
         raise ValidationError({"job": "Only a finished import can be published."})
+    if items is not None:
+        items = [int(pk) for pk in items if str(pk).isdigit()]
+        if not items:
+            raise ValidationError({"items": "Choose at least one row of the batch."})
     with transaction.atomic(), touches_coalesced():
-        return _publish_job(user=user, job=job)
+        return _publish_job(user=user, job=job, chosen=items)
 
 
 def dataset_trust(*, user, dataset: str, trusted: bool = True, note: str = "") -> TrustedDataset | None:
@@ -830,22 +835,33 @@ def dataset_trust(*, user, dataset: str, trusted: bool = True, note: str = "") -
     return mark
 
 
-def _publish_job(*, user, job: ImportJob) -> int:
-    """Publish what `job` wrote: its entities, their names and the facts citing its file,
-    then its records (whose entities are then public). What the rules refuse stays a draft."""
+def _publish_job(*, user, job: ImportJob, chosen: list[int] | None = None) -> int:
+    """Publish what `job` wrote (or its `chosen` items): its entities, their names and the facts
+    citing its file, then its records (whose entities are then public). What the rules refuse
+    stays a draft."""
     from apps.catalog.models import Alias
 
     refused = 0
-    items = ImportedItem.objects.filter(dataset=job.dataset, last_job=job)
-    entity_ids = items.exclude(entity=None).values_list("entity_id", flat=True)
+    batch = ImportedItem.objects.filter(dataset=job.dataset, last_job=job)
+    items = batch if chosen is None else batch.filter(pk__in=chosen)
+    record_ids = list(items.exclude(record=None).values_list("record_id", flat=True))
+    entity_ids = set(items.exclude(entity=None).values_list("entity_id", flat=True))
+    if chosen is not None and record_ids:
+        # A chosen record cannot be public without the entities it names: those of this batch come with it.
+        named = set()
+        for row in Record.objects.filter(pk__in=record_ids).values("subject_id", "object_id", "site_id", "party_id"):
+            named.update(pk for pk in row.values() if pk)
+        entity_ids |= set(batch.filter(entity_id__in=named).values_list("entity_id", flat=True))
     cited = Citation.objects.filter(source_id=job.source_id)
     for obj in Entity.objects.filter(pk__in=entity_ids, workflow=Workflow.DRAFT):
         refused += _try_publish(user, obj)
     for obj in Alias.objects.filter(entity_id__in=entity_ids, workflow=Workflow.DRAFT):
         refused += _try_publish(user, obj)
-    for obj in Fact.objects.filter(pk__in=cited.exclude(fact=None).values("fact_id"), workflow=Workflow.DRAFT):
+    facts = Fact.objects.filter(pk__in=cited.exclude(fact=None).values("fact_id"), workflow=Workflow.DRAFT)
+    if chosen is not None:
+        facts = facts.filter(entity_id__in=entity_ids)
+    for obj in facts:
         refused += _try_publish(user, obj)
-    record_ids = items.exclude(record=None).values_list("record_id", flat=True)
     for obj in Record.objects.filter(pk__in=record_ids, workflow=Workflow.DRAFT):
         refused += _try_publish(user, obj)
     return refused

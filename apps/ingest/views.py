@@ -14,7 +14,7 @@ from apps.curation.views import curator_required
 from apps.ingest.forms import ImportForm
 from apps.curation import roles
 from apps.ingest.models import ImportJob, MatchCandidate, TrustedDataset
-from apps.ingest.selectors import match_judged, match_queue
+from apps.ingest.selectors import import_job_batch, match_judged, match_queue
 from apps.ingest.services import (ImportRefused, dataset_trust, import_job_cancel, import_job_create,
                                   import_job_publish, match_decide)
 
@@ -62,7 +62,10 @@ def _queue(job: ImportJob) -> None:
 def job_detail(request, uuid):
     job = get_object_or_404(ImportJob, uuid=uuid)
     template = "ingest/_progress.html" if request.htmx else "ingest/job_detail.html"
-    return render(request, template, {"job": job, "refused": job.refused_rows.all()[:200],
+    batch = None
+    if job.status == ImportJob.Status.DONE and not request.htmx:
+        batch = import_job_batch(job=job, page=request.GET.get("page") or 1)
+    return render(request, template, {"job": job, "refused": job.refused_rows.all()[:200], "batch": batch,
                                       "dangling": job.dangling_refs.all()[:200],
                                       "can_publish": request.user.has_perm("catalog.publish_record"),
                                       "trusted": TrustedDataset.objects.filter(dataset=job.dataset).first()})
@@ -81,12 +84,16 @@ def job_cancel(request, uuid):
 @curator_required
 def job_publish(request, uuid):
     job = get_object_or_404(ImportJob, uuid=uuid)
+    chosen = request.POST.getlist("item") if request.POST.get("scope") == "chosen" else None
     try:
-        kept = import_job_publish(user=request.user, job=job)
+        kept = import_job_publish(user=request.user, job=job, items=chosen)
     except ValidationError as exc:
         messages.error(request, "Not published: " + " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     else:
-        messages.success(request, "Published the import's batch." + (
+        what = "the chosen rows" if chosen is not None else "the import's batch"
+        messages.success(request, f"Published {what}." + (
             f" {kept} item(s) stay drafts: the publishing rules refused them." if kept else ""))
     return redirect("ingest:job", uuid=job.uuid)
 

@@ -122,3 +122,42 @@ def test_a_trusted_datasets_later_imports_publish_directly_as_the_reviewer_who_t
 
     assert not Record.objects.exclude(workflow="published").exists()
     assert Record.history.filter(history_change_reason__startswith="published", history_user=bob).count() == 58
+
+
+@pytest.mark.django_db
+def test_a_reviewer_publishes_only_the_chosen_rows_with_the_entities_they_name(zala_path, run_import, as_user,
+                                                                               alice, bob):
+    from apps.catalog.models import Entity
+    from apps.ingest.models import ImportedItem
+
+    job = run_import(zala_path, user=alice)
+    client = as_user(bob)
+    page = client.get(reverse("ingest:job", args=[job.uuid])).content.decode()
+    assert "This import's batch" in page and "Publish the chosen rows" in page
+    ban = Record.objects.filter(kind="ban", start="2023-02-24", subject__country="AU").first()
+    item = ImportedItem.objects.get(record=ban)
+    assert f'value="{item.pk}"' in page or "Next" in page  # listed on a page of the batch
+
+    client.post(reverse("ingest:job_publish", args=[job.uuid]), {"scope": "chosen", "item": [item.pk]})
+
+    ban.refresh_from_db()
+    assert ban.workflow == "published"
+    assert {ban.subject.workflow, ban.object.workflow} == {"published"}
+    assert Record.objects.filter(workflow="published").count() == 1
+    assert Record.objects.filter(workflow="draft").count() == 57
+    assert Entity.objects.filter(workflow="published").count() == 2
+    messages = client.get(reverse("ingest:job", args=[job.uuid])).content.decode()
+    assert "Published the chosen rows." in messages
+
+
+@pytest.mark.django_db
+def test_publishing_chosen_rows_needs_a_choice_and_a_reviewer(zala_path, run_import, as_user, alice, bob):
+    job = run_import(zala_path, user=alice)
+
+    response = as_user(bob).post(reverse("ingest:job_publish", args=[job.uuid]), {"scope": "chosen"}, follow=True)
+    assert "Choose at least one row" in response.content.decode()
+    from apps.ingest.models import ImportedItem
+
+    item = ImportedItem.objects.filter(last_job=job).exclude(record=None).first()
+    as_user(alice).post(reverse("ingest:job_publish", args=[job.uuid]), {"scope": "chosen", "item": [item.pk]})
+    assert not Record.objects.filter(workflow="published").exists()
