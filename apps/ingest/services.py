@@ -6,8 +6,10 @@ catalogue's services (apps.catalog.services), chunk by chunk.
   written cites it with the exact original line as the quote and "line N" as the locator
   (the citation check re-reads that line of the stored file).
 - Writes go through the catalogue's services (roles, validation, history, outbox), one
-  database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows; a row that the
-  catalogue refuses is rolled back alone (a savepoint) and reported with its line.
+  database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows: new and unchanged items
+  through the bulk services (entities_bulk_create, records_bulk_create: one insert per
+  table and chunk, the same rules), the rest one by one; a row that the catalogue refuses
+  is left out alone (a savepoint on the one-row path) and reported with its line and field.
 - Idempotent: items are matched by the dataset's own id (ImportedItem); a row whose line is
   unchanged, or whose mapped values are, writes nothing. Items of the dataset missing from
   a complete newer export get "no longer listed since" (never a delete).
@@ -22,6 +24,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -39,6 +42,7 @@ from apps.curation import roles
 from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow,
                                 TrustedDataset)
+from apps.sync.bulk import rows_insert
 from apps.sync.models import touches_coalesced
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
 # authority, a country): they are shared by rows, so they are never "no longer listed".
 DERIVED = "~"
+ITEM_COLUMNS = ["dataset", "external_id", "schema", "entity_id", "record_id", "first_job_id", "last_job_id",
+                "line_sha256", "owns_entity"]  # a new ImportedItem's row, for the bulk path
 REFERENT = "~referent"  # another id of an item (FtM `referents`), pointing at the same entity
 # Identifiers that name one entity in the world: equal values join an imported row to our entity.
 STRONG_IDS = ("leiCode", "wikidataId", "lei", "wikidata")
@@ -326,7 +332,11 @@ class _FtmImport:
                 getattr(self.unmapped, bucket, {}).update(counts)
         for note, count in (notes or {}).items():
             self.unmapped.notes[note] = count
-        self.entities: dict[str, Entity] = {}   # ftm id -> our entity (this run)
+        # ftm id -> the pk of our entity (this run): ints, never Entity objects, so a file of
+        # millions of rows keeps a small map; rows needing the entity itself load it.
+        self.entities: dict[str, int] = {}
+        self.refused: list[RefusedRow] = []  # this chunk's, written with it
+        self.links = False  # whether an entity row points at another (addressEntity, ...)
         self.lines: dict[str, tuple[int, str]] = {}  # ftm id -> (line, raw) of entity rows, for link citations
         self.contracts: dict[str, ftm.Row] = {}
         self.unchanged: set[str] = set()
@@ -339,18 +349,23 @@ class _FtmImport:
             licence=job.licence, stored_file=job.stored_file, sha256=job.file_sha256, retrieved_at=job.created_at)
         job.source = self.source
         job.save(update_fields=["source"])
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             self._pass(0, lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
                        self._entity_row)
             self._pass(1, lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
-            self._pass(2, lambda row: row.schema in ftm.ENTITY_SCHEMAS, self._entity_links)
+            if self.links:  # a third reading only when an entity row points at another
+                self._pass(2, self._links_wanted, self._entity_links)
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
+        # Read by ingest_bench: the store phase's wall time and this process's CPU time in it.
+        self.job.phase_seconds = {"store": time.perf_counter() - started, "store_cpu": time.process_time() - cpu}
         # Outside the final transaction: one search per created entity takes long at scale, and
         # on SQLite a transaction that long would hold the write lock, so the outbox could not be
         # delivered meanwhile. Proposing again after a crash proposes nothing twice.
-        match_candidates_propose(job=job)
+        if settings.VENDORGRAPH_IMPORT_MATCHES:
+            match_candidates_propose(job=job)
         with transaction.atomic(), touches_coalesced():
             if getattr(self.reader, "COMPLETE_EXPORT", True):
                 self._end_missing()
@@ -362,6 +377,9 @@ class _FtmImport:
             job.unmapped = self.unmapped.as_dict()
             job.rows_read = job.rows_total
             _finish(job, ImportJob.Status.DONE)
+
+    def _links_wanted(self, row: ftm.Row) -> bool:
+        return row.schema in ftm.ENTITY_SCHEMAS and any(ftm.is_entity_ref(row.schema, prop) for prop in row.props)
 
     def _pass(self, index: int, wanted, handle) -> None:
         """Pass `index` over the file: `handle` each row it wants, chunk by chunk. After a
@@ -393,6 +411,7 @@ class _FtmImport:
             self.contracts[row.id] = row
         elif row.schema == "Address":
             self.lines[row.id] = (row.line, row.raw)
+        self.links = self.links or self._links_wanted(row)
 
     def _chunk(self, batch: list[ftm.Row], handle, position: tuple[int, int] | None = None) -> None:
         job = self.job
@@ -403,6 +422,12 @@ class _FtmImport:
             # The lines just read from this very stored file: the citation check finds them here.
             self.source._line_cache = {row.line: row.raw for row in batch}
             self.source._line_cache.update({line: raw for line, raw in self.lines.values()})
+            # The bulk path takes the rows it can (new and unchanged items, the usual case);
+            # the rest (changed items, joins, derived entities, ...) go one by one below.
+            if handle == self._entity_row:
+                batch = self._entities_bulk(batch)
+            elif handle == self._relation_row:
+                batch = self._records_bulk(batch)
             for row in batch:
                 try:
                     with transaction.atomic():
@@ -411,6 +436,8 @@ class _FtmImport:
                 except (ValidationError, PermissionDenied) as exc:
                     self._refuse(row, exc)
                     job.rows_read += 1
+            RefusedRow.objects.bulk_create(self.refused)
+            self.refused = []
             job.unmapped = self.unmapped.as_dict()
             if position is not None:
                 job.checkpoint = {"pass": position[0], "rows": position[1]}
@@ -420,11 +447,152 @@ class _FtmImport:
     def _refuse(self, row: ftm.Row, exc: Exception) -> None:
         if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
             for name, messages in exc.message_dict.items():
-                RefusedRow.objects.create(job=self.job, line=row.line, field=("" if name == "__all__" else name)[:200],
-                                          reason="; ".join(messages))
+                self.refused.append(RefusedRow(job=self.job, line=row.line,
+                                               field=("" if name == "__all__" else name)[:200], reason="; ".join(messages)))
         else:
-            RefusedRow.objects.create(job=self.job, line=row.line, reason="; ".join(getattr(exc, "messages", [str(exc)])))
+            self.refused.append(RefusedRow(job=self.job, line=row.line,
+                                           reason="; ".join(getattr(exc, "messages", [str(exc)]))))
         self.job.rows_refused += 1
+
+    # -- the bulk path -------------------------------------------------------------------------
+    def _items(self, ids: list[str]) -> dict[str, ImportedItem]:
+        """This dataset's items for the ids of a chunk, in one query."""
+        if not ids:
+            return {}
+        return {item.external_id: item for item in ImportedItem.objects.filter(dataset=self.dataset,
+                                                                                external_id__in=set(ids))}
+
+    def _items_seen(self, items: list[ImportedItem]) -> None:
+        """_seen() of many unchanged items: one statement."""
+        if items:
+            ImportedItem.objects.filter(pk__in=[item.pk for item in items]).update(
+                last_job=self.job, ended_at=None, ended_job=None)
+
+    def _may_join(self, row: ftm.Row) -> bool:
+        """Whether a new entity row may join one we have otherwise than by the dataset's own
+        ids (a strong identifier, a country, an exact name): the one-row path decides."""
+        return (self.join_exact_names or ftm.ENTITY_SCHEMAS[row.schema] == EntityKind.COUNTRY
+                or row.attributes.get("entity_kind") == EntityKind.COUNTRY
+                or any(row.props.get(key) for key in STRONG_IDS))
+
+    def _entities_bulk(self, batch: list[ftm.Row]) -> list[ftm.Row]:
+        """The entity pass for a chunk: new items written in bulk (catalog.entities_bulk_create),
+        unchanged ones counted with one update. Returns the rows left for the one-row path."""
+        job = self.job
+        for row in batch:
+            if row.schema == "Address":
+                self.lines[row.id] = (row.line, row.raw)
+            self.links = self.links or self._links_wanted(row)
+        items = self._items([row.id for row in batch if row.schema in ftm.ENTITY_SCHEMAS])
+        rest, new, seen, unchanged = [], [], set(), []
+        for row in batch:
+            if row.schema not in ftm.ENTITY_SCHEMAS or row.id in seen:
+                rest.append(row)
+                continue
+            seen.add(row.id)
+            item = items.get(row.id)
+            if item is None and not self._may_join(row):
+                new.append(row)
+            elif item is not None and item.entity_id is not None and item.line_sha256 == _row_sha(row):
+                unchanged.append((row, item))
+            else:
+                rest.append(row)
+        # An id (or referent) imported before by any dataset joins that entity: one-row path.
+        keys = {str(key) for row in new for key in (row.id, *(row.data.get("referents") or []))}
+        known = set(ImportedItem.objects.filter(external_id__in=keys).exclude(entity=None)
+                    .values_list("external_id", flat=True)) if keys else set()
+        for row, item in unchanged:
+            self.entities[row.id] = item.entity_id
+            if item.last_job_id != job.pk:  # else: written by this job before a restart
+                self.unchanged.add(row.id)
+                job.entities_unchanged += 1
+            job.rows_read += 1
+        self._items_seen([item for _, item in unchanged])
+        planned = []
+        for row in new:
+            if any(str(key) in known for key in (row.id, *(row.data.get("referents") or []))):
+                rest.append(row)
+                continue
+            kind, name, names, country, identifiers, facts = self._entity_fields(row)
+            planned.append((row, catalog.NewEntity(
+                fields={"kind": kind, "name": name[:500], "country": country, "identifiers": identifiers},
+                names=names, facts=facts, citations=[self._cite(row)])))
+        refused = {id(item): exc for item, exc in catalog.entities_bulk_create(
+            user=self.user, items=[item for _, item in planned])}
+        made, referents = [], []
+        for row, planned_item in planned:
+            job.rows_read += 1
+            if id(planned_item) in refused:
+                self._refuse(row, refused[id(planned_item)])
+                continue
+            entity = planned_item.entity
+            job.entities_created += 1
+            self.entities[row.id] = entity.pk
+            made.append((self.dataset, row.id[:300], row.schema, entity.pk, None, job.pk, job.pk, _row_sha(row), True))
+            # A publisher that re-keys this item later lands on the same entity.
+            referents += [ImportedItem(dataset=self.dataset, external_id=str(referent)[:300], schema=REFERENT,
+                                       entity=entity, first_job=job, last_job=job, line_sha256="")
+                          for referent in row.data.get("referents") or []]
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        ImportedItem.objects.bulk_create(referents, batch_size=1000, ignore_conflicts=True)
+        return _in_order(batch, rest)
+
+    def _records_bulk(self, batch: list[ftm.Row]) -> list[ftm.Row]:
+        """The relations pass for a chunk: new records whose ends are known written in bulk
+        (catalog.records_bulk_create), unchanged ones counted with one update. Returns the
+        rows left for the one-row path (changed items, unresolved ends, awards, other schemas)."""
+        job = self.job
+        mapped = [row for row in batch if row.schema in ftm.RECORD_SCHEMAS and row.schema != "ContractAward"]
+        items = self._items([row.id for row in mapped])
+        refs = {row.first(prop) for row in mapped for prop in self._record_shape(row)[1:3] if prop}
+        refs = [ref for ref in refs if ref and ref not in self.entities]
+        if refs:  # the ends of the chunk's records, in one query
+            self.entities.update(ImportedItem.objects.filter(dataset=self.dataset, external_id__in=refs)
+                                 .exclude(entity=None).values_list("external_id", "entity_id"))
+        rest, planned, seen, unchanged = [], [], set(), []
+        for row in batch:
+            if row.schema not in ftm.RECORD_SCHEMAS or row.schema == "ContractAward" or row.id in seen:
+                rest.append(row)
+                continue
+            seen.add(row.id)
+            item = items.get(row.id)
+            if item is not None:
+                if item.record_id is not None and item.line_sha256 == _row_sha(row):
+                    unchanged.append(item)
+                    if row.schema == "Sanction":
+                        self._authority_or_none(row)  # its authority is listed by this export too
+                else:
+                    rest.append(row)
+                continue
+            kind, subject_prop, object_prop, used = self._record_shape(row)
+            if row.schema != "Sanction":
+                subject = self.entities.get(row.first(subject_prop))
+            else:
+                subject = self._authority_or_none(row)
+            obj = self.entities.get(row.first(object_prop))
+            if subject is None or obj is None:
+                rest.append(row)  # the one-row path reports what is missing
+                continue
+            fields = {"kind": kind, "subject_id": subject, "object_id": obj, **self._record_values(row, used)}
+            planned.append((row, catalog.NewRecord(fields=fields, citations=[self._cite(row)])))
+        for item in unchanged:
+            if item.last_job_id != job.pk:  # else: written by this job before a restart
+                job.records_unchanged += 1
+            job.rows_read += 1
+        self._items_seen(unchanged)
+        refused = {id(item): exc for item, exc in catalog.records_bulk_create(
+            user=self.user, items=[item for _, item in planned])}
+        made = []
+        for row, planned_item in planned:
+            job.rows_read += 1
+            if id(planned_item) in refused:
+                self._refuse(row, refused[id(planned_item)])
+                continue
+            job.records_created += 1
+            made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
+                         _row_sha(row), False))
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        return _in_order(batch, rest)
 
     def _cite(self, row: ftm.Row) -> dict:
         return {"source": self.source, "quote": row.raw, "locator": f"line {row.line}"}
@@ -441,10 +609,8 @@ class _FtmImport:
         item.save()
 
     # -- entities ------------------------------------------------------------------------------
-    def _entity_row(self, row: ftm.Row):
-        if row.schema in ftm.LOOKUP_SCHEMAS:
-            self.contracts[row.id] = row
-            return False  # read again (and counted) in the relations pass
+    def _entity_fields(self, row: ftm.Row) -> tuple:
+        """What an entity row says, mapped: (kind, name, names, country, identifiers, facts)."""
         kind = ftm.ENTITY_SCHEMAS[row.schema]
         if row.attributes.get("entity_kind") == EntityKind.COUNTRY:  # a BODS `state`
             kind = EntityKind.COUNTRY
@@ -469,6 +635,13 @@ class _FtmImport:
             facts.extend((prop, value) for value in kept)
             if kept:
                 self.unmapped.count("facts", prop)
+        return kind, name, names, country, identifiers, facts
+
+    def _entity_row(self, row: ftm.Row):
+        if row.schema in ftm.LOOKUP_SCHEMAS:
+            self.contracts[row.id] = row
+            return False  # read again (and counted) in the relations pass
+        kind, name, names, country, identifiers, facts = self._entity_fields(row)
         if row.schema == "Address":
             self.lines[row.id] = (row.line, row.raw)
         item = self._item(row.id)
@@ -505,7 +678,7 @@ class _FtmImport:
             changed = True
         else:
             entity = item.entity
-            self.entities[row.id] = entity
+            self.entities[row.id] = entity.pk
             if item.line_sha256 == _row_sha(row):
                 if item.last_job_id != self.job.pk:  # else: written by this job before a restart
                     self.unchanged.add(row.id)
@@ -520,7 +693,7 @@ class _FtmImport:
                 catalog.entity_update(user=self.user, entity=entity, **changes)
             changed = bool(changes)
             self._seen(item, row)
-        self.entities[row.id] = entity
+        self.entities[row.id] = entity.pk
         added = catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=names, facts=facts,
                                                   citations=[cite])
         changed = any(added) or changed
@@ -559,7 +732,8 @@ class _FtmImport:
         """References of an entity row (e.g. addressEntity -> a site) become facts naming
         what they point to; one that points outside the file and every earlier import is
         reported as dangling and kept as the bare id."""
-        entity = self.entities.get(row.id)
+        pk = self.entities.get(row.id)
+        entity = None if pk is None or row.id in self.unchanged else Entity.objects.get(pk=pk)
         for prop, values in row.props.items():
             if not ftm.is_entity_ref(row.schema, prop):
                 continue
@@ -588,26 +762,38 @@ class _FtmImport:
         return Entity.objects.filter(pk=hits[0].entity_id).first()
 
     def _resolve(self, ref: str) -> Entity | None:
+        pk = self._resolve_pk(ref)
+        return None if pk is None else Entity.objects.filter(pk=pk).first()
+
+    def _resolve_pk(self, ref: str) -> int | None:
         if ref in self.entities:
             return self.entities[ref]
-        item = self._item(ref)
-        if item is not None and item.entity is not None:
-            self.entities[ref] = item.entity
-            return item.entity
-        return None
+        pk = (ImportedItem.objects.filter(dataset=self.dataset, external_id=ref).exclude(entity=None)
+              .values_list("entity_id", flat=True).first())
+        if pk is not None:
+            self.entities[ref] = pk
+        return pk
 
     # -- relationships -------------------------------------------------------------------------
-    def _relation_row(self, row: ftm.Row):
-        if row.schema not in ftm.RECORD_SCHEMAS:
-            return self._unmapped_row(row)
+    def _record_shape(self, row: ftm.Row) -> tuple[str, str, str, set[str]]:
+        """(record kind, subject property, object property, properties those use) of a row."""
         kind, subject_prop, object_prop = ftm.RECORD_SCHEMAS[row.schema]
         used = {object_prop, "proof"}
         if subject_prop:
             used.add(subject_prop)
+        if row.schema == "Sanction":
+            used |= {"authority", "country"}
+        if row.schema == "Payment" and row.props.get("contract"):
+            kind = RecordKind.CONTRACT
+        return kind, subject_prop, object_prop, used
+
+    def _relation_row(self, row: ftm.Row):
+        if row.schema not in ftm.RECORD_SCHEMAS:
+            return self._unmapped_row(row)
+        kind, subject_prop, object_prop, used = self._record_shape(row)
         subject = obj = None
         if row.schema == "Sanction":
             subject = self._authority(row)
-            used |= {"authority", "country"}
         elif row.schema == "ContractAward":
             contract = self.contracts.get(row.first("contract"))
             buyer = contract.first("authority") if contract else ""
@@ -617,8 +803,6 @@ class _FtmImport:
             used.add("contract")
         else:
             subject = self._end(row, subject_prop, row.first(subject_prop))
-        if row.schema == "Payment" and row.props.get("contract"):
-            kind = RecordKind.CONTRACT
         obj = self._end(row, object_prop, row.first(object_prop))
         fields = {"kind": kind, "subject": subject, "object": obj}
         fields.update(self._record_values(row, used))
@@ -663,7 +847,16 @@ class _FtmImport:
         self.job.dangling += 1
         raise ValidationError({prop: f"{ref} is neither in this file nor imported before: left unresolved."})
 
+    def _authority_or_none(self, row: ftm.Row) -> int | None:
+        try:
+            return self._authority_pk(row)
+        except (ValidationError, PermissionDenied):
+            return None  # the one-row path refuses the row, saying why
+
     def _authority(self, row: ftm.Row) -> Entity:
+        return Entity.objects.get(pk=self._authority_pk(row))
+
+    def _authority_pk(self, row: ftm.Row) -> int:
         """A sanction's authority is a name (with the sanction's country), not a reference:
         one public body per (country, name) in the dataset, citing the first line naming it."""
         name = row.first("authority").strip()
@@ -672,7 +865,8 @@ class _FtmImport:
             key = f"{DERIVED}authority:{country}:{normalize_name(name)}"[:300]
             fields = {"kind": EntityKind.PUBLIC_BODY, "name": name[:500], "country": country}
         elif country:
-            existing = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=country).first()
+            existing = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=country).values_list(
+                "pk", flat=True).first()
             if existing is not None:
                 return existing
             key = f"{DERIVED}country:{country}"
@@ -688,16 +882,17 @@ class _FtmImport:
                                 first_job=self.job, owns_entity=False)
             self._seen(item, row)
         elif item is None or item.entity is None:
-            entity = catalog.entity_create(user=self.user, **fields)
-            catalog.citation_create(user=self.user, target=entity, **self._cite(row))
+            with transaction.atomic():  # written once, alone: a refusal leaves nothing behind
+                entity = catalog.entity_create(user=self.user, **fields)
+                catalog.citation_create(user=self.user, target=entity, **self._cite(row))
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=entity,
                                 first_job=self.job)
             self._seen(item, row)
             self.job.entities_created += 1
         else:
             self._seen(item)  # named by this export too (and published with its batch)
-        self.entities[key] = item.entity
-        return item.entity
+        self.entities[key] = item.entity_id
+        return item.entity_id
 
     def _record_values(self, row: ftm.Row, used: set[str]) -> dict:
         values = {"title": "", "description": "", "start": "", "end": "", "amount": None, "currency": "",
@@ -874,6 +1069,12 @@ def _try_publish(user, obj) -> int:
         return 0
     except (ValidationError, PermissionDenied):
         return 1
+
+
+def _in_order(batch: list, some: list) -> list:
+    """`some` rows of `batch`, in the batch's order (a format may order rows by date, not line)."""
+    wanted = {id(row) for row in some}
+    return [row for row in batch if id(row) in wanted]
 
 
 def _differs(current, wanted) -> bool:

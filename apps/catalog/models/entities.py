@@ -78,13 +78,17 @@ class Entity(SyncedModel):
         if errors:
             raise ValidationError(errors)
 
-    def save(self, *args, **kwargs):
+    def normalize(self) -> None:
+        """What every write stores besides the given values (save() and the bulk writes)."""
         self.name = (self.name or "").strip()
         self.name_norm = normalize_name(self.name)
         if self.kind == EntityKind.COUNTRY and self.iso_code:
             self.country = self.iso_code
         if self.iso_code == "":
             self.iso_code = None
+
+    def save(self, *args, **kwargs):
+        self.normalize()
         super().save(*args, **kwargs)
 
     def graph_payload(self) -> dict:

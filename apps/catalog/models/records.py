@@ -124,12 +124,16 @@ class Record(SyncedModel):
     def graph_payload(self) -> dict:
         sources = []
         publishers = set()
-        if self.pk:
-            for source_uuid, publisher, source_type in self.citations.values_list(
-                "source__uuid", "source__publisher", "source__source_type"
-            ).distinct():
-                sources.append(str(source_uuid))
-                publishers.add(publisher or str(source_uuid))
+        cached = getattr(self, "_prefetched_objects_cache", {}).get("citations")
+        if cached is not None:  # a bulk write hands the citations it has just written
+            cited = {(c.source.uuid, c.source.publisher, c.source.source_type) for c in cached}
+        elif self.pk:
+            cited = self.citations.values_list("source__uuid", "source__publisher", "source__source_type").distinct()
+        else:
+            cited = []
+        for source_uuid, publisher, source_type in cited:
+            sources.append(str(source_uuid))
+            publishers.add(publisher or str(source_uuid))
         attrs = self.attributes or {}
         return {
             "uid": str(self.uuid),

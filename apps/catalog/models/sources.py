@@ -193,14 +193,19 @@ class Citation(models.Model):
     def save(self, *args, validate: bool = True, **kwargs):
         if validate:
             self.full_clean()
-        position = self.source.locate(self.quote, self.locator)
-        self.start = position
-        self.end = None if position is None else position + len(self.quote)
+        self.place()
         from django.db import transaction
 
         with transaction.atomic():
             super().save(*args, **kwargs)
             self._touch_target()
+
+    def place(self) -> None:
+        """Where the quote stands in its source (start, end; None when not found): what
+        save() and the bulk writes store."""
+        position = self.source.locate(self.quote, self.locator)
+        self.start = position
+        self.end = None if position is None else position + len(self.quote)
 
     def delete(self, *args, **kwargs):
         from django.db import transaction
