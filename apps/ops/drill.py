@@ -50,9 +50,9 @@ class DrillResult:
 
 def synthesize(path: Path, *, n: int, seed: int) -> dict[str, int]:
     """The adapter to the import benchmark's synthetic FtM file (counts by schema)."""
-    from apps.ingest import bench
+    from apps.ingest.bench import ftm_synthesize
 
-    return bench.synthesize(path, n=n, seed=seed)
+    return ftm_synthesize(path, n, seed)
 
 
 def fault_plan(*, seed: int, neo4j_kills: int, worker_kills: int, redis_restarts: int) -> list[Fault]:
