@@ -292,9 +292,10 @@ def _report(result: DrillResult, *, job, counts, plan, catch_up, catch_up_target
     if timed_out:
         miss("the drill ran out of time before the import finished and the outbox drained")
     finished = job.status == ImportJob.Status.DONE
+    ran = (job.finished_at - job.created_at).total_seconds() if job.finished_at else elapsed
     say(f"  import job: {job.status}, {job.rows_read}/{job.rows_total} rows read, {job.rows_refused} refused, "
-        f"{job.entities_created} entities and {job.records_created} records created, in {elapsed:.0f} s "
-        f"({total / elapsed:.0f} objects/s with the faults)")
+        f"{job.entities_created} entities and {job.records_created} records created, in {ran:.0f} s with the "
+        f"faults ({total / ran:.0f} objects/s); the graph caught up {elapsed:.0f} s after the job was queued")
     if not finished:
         miss(f"the import job did not finish ({job.status}{': ' + job.error if job.error else ''})")
     entities, records = Entity.objects.count(), Record.objects.count()
