@@ -52,6 +52,15 @@ class ImportJob(models.Model):
     unmapped = models.JSONField(default=dict, blank=True)
     # What the format reads besides the file: {"mapping_name", "mapping_text"} for a CSV list.
     options = models.JSONField(default=dict, blank=True)
+    # A worker running the job renews this with every chunk it commits; a RUNNING job whose
+    # heartbeat is older than IMPORT_JOB_LEASE_SECONDS lost its worker and is queued again
+    # (apps.ingest.services.import_jobs_resume), and a second delivery of the task meanwhile
+    # leaves a job with a fresh heartbeat alone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Where the last committed chunk ended: {"pass": i, "rows": n} (the first n rows the
+    # pass takes were written), committed in the chunk's own transaction, so a run that
+    # comes back after a crash resumes there and never writes a chunk twice.
+    checkpoint = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -17,17 +17,21 @@ catalogue's services (apps.catalog.services), chunk by chunk.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog import services as catalog
@@ -41,6 +45,8 @@ from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, Mapp
                                 TrustedDataset)
 from apps.sync.bulk import rows_insert
 from apps.sync.models import touches_coalesced
+
+log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
@@ -183,18 +189,101 @@ def import_job_cancel(*, user, job: ImportJob) -> ImportJob:
 
 def import_job_run(*, job: ImportJob) -> ImportJob:
     """Read the stored file and write it into the catalogue. Refuses the file as a whole
-    (status refused, nothing written) when it is not FtM at all."""
-    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+    (status refused, nothing written) when it is not FtM at all.
+
+    A job another worker is running (its heartbeat is fresh) is left alone: the task may be
+    delivered twice (a broker's redelivery, import_jobs_resume). A job whose worker died
+    resumes after its last committed chunk (ImportJob.checkpoint)."""
+    job.refresh_from_db()
+    resumed = job.status == ImportJob.Status.RUNNING
+    if not _job_claim(job):
         return job
-    if job.status == ImportJob.Status.RUNNING:
-        # A worker died mid-job and the task came back: read the file again from the start.
-        # What the committed chunks wrote is found (ImportedItem.last_job is this job) and
-        # neither written nor counted twice; the lists of this run are rebuilt.
+    if resumed and not job.checkpoint:
+        # A worker died before its first chunk was committed: start again from the top.
         job.refused_rows.all().delete()
         job.dangling_refs.all().delete()
         job.dangling = 0
+    elif resumed:
+        log.warning("import job %s resumes after pass %s, row %s", job.pk, job.checkpoint.get("pass"),
+                    job.checkpoint.get("rows"))
     job.status, job.started_at = ImportJob.Status.RUNNING, job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])
+    with _Heartbeat(job):
+        return _job_run(job)
+
+
+def _job_claim(job: ImportJob) -> bool:
+    """Take the job for this worker: queued, or running with a heartbeat older than the lease
+    (its worker died). One UPDATE, so two deliveries of the task cannot both take it."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.IMPORT_JOB_LEASE_SECONDS)
+    free = (Q(status=ImportJob.Status.QUEUED)
+            | Q(status=ImportJob.Status.RUNNING) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)))
+    if not ImportJob.objects.filter(pk=job.pk).filter(free).update(status=ImportJob.Status.RUNNING, heartbeat_at=now):
+        job.refresh_from_db()
+        return False
+    job.status, job.heartbeat_at = ImportJob.Status.RUNNING, now
+    return True
+
+
+class _Heartbeat:
+    """Renews the job's heartbeat from a thread of its own while the job runs, so a long
+    stage without chunks (checking a big file, the final pass) does not look like a dead
+    worker. Chunks renew it too, in their own transaction. A heartbeat that cannot be
+    written (SQLite busy with the final pass) is skipped: the next one comes soon."""
+
+    def __init__(self, job: ImportJob):
+        self.job_id = job.pk
+        self.every = max(1.0, settings.IMPORT_JOB_LEASE_SECONDS / 4)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"import-job-{job.pk}-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(timeout=60)
+
+    def _beat(self):
+        try:
+            # Wait at most a second for a lock: the job's own transaction may hold it.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA busy_timeout = 1000" if connection.vendor == "sqlite"
+                               else "SET lock_timeout = 1000")
+            while not self.stopped.wait(self.every):
+                try:
+                    ImportJob.objects.filter(pk=self.job_id, status__in=[ImportJob.Status.RUNNING,
+                                                                         ImportJob.Status.CANCELLING]
+                                             ).update(heartbeat_at=timezone.now())
+                except Exception as exc:  # noqa: BLE001 - a missed beat only shortens the lease
+                    log.info("import job %s: heartbeat not written: %s", self.job_id, exc)
+        finally:
+            connection.close()
+
+
+def import_jobs_resume() -> list[int]:
+    """Queue again every running job whose worker died (no heartbeat for longer than
+    IMPORT_JOB_LEASE_SECONDS): a killed worker never acknowledges the task, but the broker
+    would give it back only after its visibility timeout. A job left cancelling by a dead
+    worker is cancelled. Returns the ids queued. The beat runs this every
+    IMPORT_JOB_RESUME_SECONDS."""
+    from apps.ingest.tasks import import_job_run_task
+
+    stale = timezone.now() - dt.timedelta(seconds=settings.IMPORT_JOB_LEASE_SECONDS)
+    dead = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+    ImportJob.objects.filter(dead, status=ImportJob.Status.CANCELLING).update(
+        status=ImportJob.Status.CANCELLED, finished_at=timezone.now())
+    queued = []
+    for pk in ImportJob.objects.filter(dead, status=ImportJob.Status.RUNNING).values_list("pk", flat=True):
+        import_job_run_task.apply_async(args=[pk], retry=False)
+        queued.append(pk)
+        log.warning("import job %s lost its worker: queued again (it resumes after its last chunk)", pk)
+    return queued
+
+
+def _job_run(job: ImportJob) -> ImportJob:
     path = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
     reader = formats.get(job.format)
     try:
@@ -206,9 +295,10 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         return _finish(job, ImportJob.Status.REFUSED, error=message if message.startswith(prefix) else prefix + message)
     total, ids, refused = checked.total, checked.ids, checked.refused
     job.rows_total = total
-    RefusedRow.objects.bulk_create([RefusedRow(job=job, line=row.line, field=row.refusal[0][:200],
-                                               reason=row.refusal[1]) for row in refused])
-    job.rows_refused = job.rows_read = len(refused)
+    if not job.checkpoint:  # else: resumed, and these were written (and counted) by the first run
+        RefusedRow.objects.bulk_create([RefusedRow(job=job, line=row.line, field=row.refusal[0][:200],
+                                                   reason=row.refusal[1]) for row in refused])
+        job.rows_refused = job.rows_read = len(refused)
     job.save()
     try:
         _FtmImport(job, path, ids, reader=reader, options=options, notes=checked.notes).run()
@@ -239,6 +329,9 @@ class _FtmImport:
         self.dataset = job.dataset
         self.chunk = max(1, settings.VENDORGRAPH_IMPORT_CHUNK)
         self.unmapped = ftm.Unmapped()
+        if job.checkpoint:  # resumed: what the committed chunks counted
+            for bucket, counts in (job.unmapped or {}).items():
+                getattr(self.unmapped, bucket, {}).update(counts)
         for note, count in (notes or {}).items():
             self.unmapped.notes[note] = count
         # ftm id -> the pk of our entity (this run): ints, never Entity objects, so a file of
@@ -260,21 +353,24 @@ class _FtmImport:
         job.save(update_fields=["source"])
         started, cpu = time.perf_counter(), time.process_time()
         try:
-            self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
+            self._pass(0, lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
                        self._entity_row)
-            self._pass(lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
+            self._pass(1, lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
             if self.links:  # a third reading only when an entity row points at another
-                self._pass(self._links_wanted, self._entity_links)
+                self._pass(2, self._links_wanted, self._entity_links)
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
         # Read by ingest_bench: the store phase's wall time and this process's CPU time in it.
         self.job.phase_seconds = {"store": time.perf_counter() - started, "store_cpu": time.process_time() - cpu}
+        # Outside the final transaction: one search per created entity takes long at scale, and
+        # on SQLite a transaction that long would hold the write lock, so the outbox could not be
+        # delivered meanwhile. Proposing again after a crash proposes nothing twice.
+        if settings.VENDORGRAPH_IMPORT_MATCHES:
+            match_candidates_propose(job=job)
         with transaction.atomic(), touches_coalesced():
             if getattr(self.reader, "COMPLETE_EXPORT", True):
                 self._end_missing()
-            if settings.VENDORGRAPH_IMPORT_MATCHES:
-                match_candidates_propose(job=job)
             trusted = TrustedDataset.objects.filter(dataset=job.dataset).select_related("trusted_by").first()
             if job.publish:
                 self._publish(self.user)
@@ -287,18 +383,39 @@ class _FtmImport:
     def _links_wanted(self, row: ftm.Row) -> bool:
         return row.schema in ftm.ENTITY_SCHEMAS and any(ftm.is_entity_ref(row.schema, prop) for prop in row.props)
 
-    def _pass(self, wanted, handle) -> None:
+    def _pass(self, index: int, wanted, handle) -> None:
+        """Pass `index` over the file: `handle` each row it wants, chunk by chunk. After a
+        crash the rows before the job's checkpoint are only read (not written again);
+        what the first pass keeps in memory for the later ones is rebuilt from them."""
+        done = self.job.checkpoint or {}
+        skip = (float("inf") if done.get("pass", -1) > index else done.get("rows", 0) if done.get("pass") == index
+                else 0)
+        if skip == float("inf") and index > 0:
+            return
         batch: list[ftm.Row] = []
+        taken = 0
         for row in self.reader.parse(self.path, self.options):
             if row.refusal is None and wanted(row):
+                taken += 1
+                if taken <= skip:
+                    self._remember(row)
+                    continue
                 batch.append(row)
             if len(batch) >= self.chunk:
-                self._chunk(batch, handle)
+                self._chunk(batch, handle, (index, taken))
                 batch = []
         if batch:
-            self._chunk(batch, handle)
+            self._chunk(batch, handle, (index, taken))
 
-    def _chunk(self, batch: list[ftm.Row], handle) -> None:
+    def _remember(self, row: ftm.Row) -> None:
+        """What _entity_row keeps of a row for the later passes (a resumed run skips it)."""
+        if row.schema in ftm.LOOKUP_SCHEMAS:
+            self.contracts[row.id] = row
+        elif row.schema == "Address":
+            self.lines[row.id] = (row.line, row.raw)
+        self.links = self.links or self._links_wanted(row)
+
+    def _chunk(self, batch: list[ftm.Row], handle, position: tuple[int, int] | None = None) -> None:
         job = self.job
         status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
         if status in (ImportJob.Status.CANCELLING, ImportJob.Status.CANCELLED):
@@ -325,6 +442,9 @@ class _FtmImport:
             RefusedRow.objects.bulk_create(self.refused)
             self.refused = []
             job.unmapped = self.unmapped.as_dict()
+            if position is not None:
+                job.checkpoint = {"pass": position[0], "rows": position[1]}
+            job.heartbeat_at = timezone.now()
             job.save()
 
     def _refuse(self, row: ftm.Row, exc: Exception) -> None:
@@ -1008,6 +1128,9 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
     # Entities of this same job are not offered to each other: the file's own ids keep them apart.
+    own_items = ImportedItem.objects.filter(first_job=job).exclude(entity=None).values("entity_id")
+    if not Entity.objects.exclude(kind=EntityKind.COUNTRY).exclude(pk__in=own_items).exists():
+        return 0  # nothing of ours to match against (the first import into an empty catalogue)
     own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
     proposed = 0
     for entity in created.iterator():

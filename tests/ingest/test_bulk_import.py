@@ -110,6 +110,7 @@ def test_a_worker_killed_inside_a_bulk_chunk_resumes_and_writes_nothing_twice(ch
     from apps.sync import bulk
 
     settings.VENDORGRAPH_IMPORT_CHUNK = 40
+    settings.IMPORT_JOB_LEASE_SECONDS = 0  # the dead worker's heartbeat is stale at once
     path = tmp_path / "synthetic.jsonl"
     counts = ftm_synthesize(path, 150, 5)
     job = services.import_job_create(user=charlie, path=path, dataset="synthetic")
