@@ -150,6 +150,16 @@ LIMIT $limit
 }
 
 
+GRAPH_GENERATION = "MATCH (m:GraphMeta {key: 'generation'}) RETURN m.epoch + ':' + toString(m.n) AS generation"
+
+
+def graph_generation() -> str | None:
+    """The graph's generation (see graph.sync._BUMP_GENERATION): it changes with every write
+    that changes the graph. None when nothing was written since the graph was cleared."""
+    rows = run(GRAPH_GENERATION)
+    return rows[0]["generation"] if rows else None
+
+
 def _visibility(as_of: str | None, published_only: bool) -> dict:
     return {"as_of": as_of or None, "published_only": published_only, "ended_statuses": ENDED_STATUSES}
 
