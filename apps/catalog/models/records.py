@@ -5,6 +5,8 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from apps.catalog import dates
@@ -68,6 +70,12 @@ class Record(SyncedModel):
     class Meta:
         ordering = ["start", "id"]
         permissions = [("publish_record", "Can publish and retract records")]
+        indexes = [
+            # The timeline reads records in date order and stops after a page.
+            models.Index(fields=["start", "id"], name="record_start_id"),
+            # The home page and the feeds: the latest published first (see selectors.latest).
+            models.Index(Coalesce("published_at", "updated_at").desc(), F("id").desc(), name="record_published_on"),
+        ]
 
     def __str__(self):
         return self.title or f"{self.get_kind_display()}: {self.subject_id} -> {self.object_id}"

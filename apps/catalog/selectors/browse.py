@@ -34,16 +34,23 @@ ENDED_STATUSES = queries.ENDED_STATUSES
 
 # --- record cards ------------------------------------------------------------------
 
+_SOURCE_BODY = ("source__text", "source__metadata_quotes")
+
+
 def with_sources(qs: QuerySet) -> QuerySet:
     """Everything a record card shows, in three queries for any number of records."""
-    citations = Citation.objects.select_related("source").order_by("source_id", "id")  # grouped by source
+    # A source's text (a whole article or dataset extract) is never shown on a card: leaving
+    # it out keeps a page's payload to what it shows.
+    citations = (Citation.objects.select_related("source").defer(*_SOURCE_BODY)
+                 .order_by("source_id", "id"))  # grouped by source
     # The evidence badge in the card reads `published_followups` (the subject's responses);
     # prefetching it here keeps a page at a fixed number of queries.
     # kind/workflow are compared through Lower() on purpose: as plain equalities SQLite's
     # planner would pick their (unselective) indexes over the related_id one the prefetch needs.
     statements = (public_records().alias(k=Lower("kind"))
                   .filter(k=RecordKind.STATEMENT).select_related("subject", "object")
-                  .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source"))))
+                  .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")
+                                             .defer(*_SOURCE_BODY))))
     return qs.select_related("subject", "object", "site", "party").prefetch_related(
         Prefetch("citations", queryset=citations),
         Prefetch("followups", queryset=statements, to_attr="published_followups"),
@@ -282,51 +289,39 @@ def country_entity(iso: str) -> Entity | None:
     return public_entities().filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
 
 
+COUNTRY_VENDORS_SHOWN = 100
+
+
 def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | None = None,
                  per_page: int = 20) -> dict:
-    """What happened in a country: the vendors present there (deployed, contracted, donated),
-    the bans it enacted, its tenders, loans, investigations and court cases."""
+    """What happened in a country: the vendors present there (deployed, contracted, donated;
+    the COUNTRY_VENDORS_SHOWN with the most records, out of `vendor_total`), the bans it
+    enacted, its tenders, loans, investigations and court cases (each section counted in
+    full and paginated). Two Cypher queries that aggregate in Neo4j, one SQL query for the
+    cards of the shown records."""
     pages = pages or {}
-    rows = queries.country_records(iso, as_of=as_of, kinds=["deployment", "donation", "contract", "ban", "loan",
-                                                            "investigation", "court_case"])
-    vendors: dict[str, dict] = {}
-    sections: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        rel, subject, obj = row["rel"], row["subject"], row["object"]
-        kind = rel["kind"]
-        if kind in VENDOR_KINDS:
-            vendor = obj if kind == RecordKind.CONTRACT else subject
-            place = subject if kind == RecordKind.CONTRACT else obj
-            if place.get("country") == iso:
-                entry = vendors.setdefault(vendor["uid"], {"node": vendor, "statuses": set(), "records": 0})
-                status = map_status(rel)
-                if status:
-                    entry["statuses"].add(status)
-                entry["records"] += 1
-        if kind == RecordKind.BAN and subject.get("country") == iso:
-            sections["bans"].append(rel["uid"])
-        elif kind == RecordKind.CONTRACT and subject.get("country") == iso:
-            sections["tenders"].append(rel["uid"])
-        elif kind == RecordKind.LOAN:
-            sections["loans"].append(rel["uid"])
-        elif kind in (RecordKind.INVESTIGATION, RecordKind.COURT_CASE):
-            sections["investigations"].append(rel["uid"])
-    page_objs = {}
-    wanted: list[str] = []
-    for key, _label in COUNTRY_SECTIONS:
-        page_obj = Paginator(sections.get(key, []), per_page).get_page(pages.get(key, 1))
-        page_objs[key] = page_obj
-        wanted.extend(page_obj.object_list)
-    records = records_by_uuid(wanted)
+    vendors = queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN)
+    wanted = {key: max(1, pages.get(key, 1)) for key, _label in COUNTRY_SECTIONS}
+    sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
+                                        offsets={key: (n - 1) * per_page for key, n in wanted.items()})
+    page_objs = {key: Paginator(range(sections.get(key, {}).get("total", 0)), per_page).get_page(wanted[key])
+                 for key in wanted}
+    if any(page_objs[key].number != wanted[key] for key in wanted):  # a page past the end: show the last
+        sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
+                                            offsets={key: page_objs[key].start_index() - 1 if page_objs[key].paginator.count else 0
+                                                     for key in wanted})
+    records = records_by_uuid(uid for section in sections.values() for uid in section["page"])
     out_sections = []
     for key, label in COUNTRY_SECTIONS:
-        page_obj = page_objs[key]
-        out_sections.append({"key": key, "label": label, "page": page_obj, "page_param": f"{key}_page", "total": page_obj.paginator.count,
-                             "records": [records[u] for u in page_obj.object_list if u in records]})
-    vendor_list = sorted(vendors.values(), key=lambda v: (-v["records"], v["node"]["name"] or ""))
-    for v in vendor_list:
-        v["status_labels"] = [MAP_LABELS[s] for s in MAP_STATUSES if s in v["statuses"]]
-    return {"vendors": vendor_list, "sections": out_sections}
+        page_obj, uids = page_objs[key], sections.get(key, {}).get("page", [])
+        out_sections.append({"key": key, "label": label, "page": page_obj, "page_param": f"{key}_page",
+                             "total": page_obj.paginator.count, "records": [records[u] for u in uids if u in records]})
+    vendor_list = []
+    for vendor in vendors["vendors"]:
+        statuses = {map_status({"kind": kind, "status": status}) for kind, status in vendor["statuses"]}
+        vendor_list.append({"node": vendor["node"], "records": vendor["records"],
+                            "status_labels": [MAP_LABELS[s] for s in MAP_STATUSES if s in statuses]})
+    return {"vendors": vendor_list, "vendor_total": vendors["total"], "sections": out_sections}
 
 
 # --- connections and paths -----------------------------------------------------------
