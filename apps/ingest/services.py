@@ -35,6 +35,7 @@ from apps.curation import roles
 from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow,
                                 TrustedDataset)
+from apps.ops.dbstats import planner_statistics_refresh
 from apps.sync.models import touches_coalesced
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -266,6 +267,8 @@ class _FtmImport:
             job.unmapped = self.unmapped.as_dict()
             job.rows_read = job.rows_total
             _finish(job, ImportJob.Status.DONE)
+        # An import can multiply the catalogue: the planner needs to know (see apps.ops.dbstats).
+        planner_statistics_refresh()
 
     def _pass(self, wanted, handle) -> None:
         batch: list[ftm.Row] = []
