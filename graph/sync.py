@@ -184,6 +184,7 @@ def graph_counts() -> tuple[dict[str, int], dict[str, int]]:
 # Answers computed from the whole graph (the vendors overview of the home page and /vendors/)
 # are cached under it (graph.queries.graph_generation), so a cached answer is never older
 # than the graph: the bump commits with the change itself.
+_START_GENERATION = "MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0"
 _BUMP_GENERATION = """
 MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0
 SET m.n = m.n + 1
@@ -234,6 +235,8 @@ def install_schema() -> None:
     """
     for statement in schema_statements():
         run(statement)
+    # A graph projected before the generation existed starts one here (see _BUMP_GENERATION).
+    run(_START_GENERATION)
 
 
 def schema_statements() -> list[str]:
