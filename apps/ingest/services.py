@@ -43,6 +43,7 @@ from apps.curation import roles
 from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MappingJoin, MatchCandidate, RefusedRow,
                                 TrustedDataset)
+from apps.ops.dbstats import planner_statistics_refresh
 from apps.sync.bulk import rows_insert
 from apps.sync.models import touches_coalesced
 
@@ -379,6 +380,8 @@ class _FtmImport:
             job.unmapped = self.unmapped.as_dict()
             job.rows_read = job.rows_total
             _finish(job, ImportJob.Status.DONE)
+        # An import can multiply the catalogue: the planner needs to know (see apps.ops.dbstats).
+        planner_statistics_refresh()
 
     def _links_wanted(self, row: ftm.Row) -> bool:
         return row.schema in ftm.ENTITY_SCHEMAS and any(ftm.is_entity_ref(row.schema, prop) for prop in row.props)

@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("ingest", "0003_job_options"),
+        ("ingest", "0004_mapping_joins"),
     ]
 
     operations = [
