@@ -42,8 +42,15 @@ MERGE (m:Entity {{uid: r.uid}})
 WITH m, r, coalesce(m.version, 0) AS before
 WHERE m.version IS NULL OR m.version < r.version OR (m.version = r.version AND $force)
 SET m = r.props, m.uid = r.uid, m.version = r.version
-REMOVE m:{_ALL_KIND_LABELS}
-SET m:{label}
+WITH m, r, before
+// Relabel only when the kind changed (or the node is new): an unconditional REMOVE/SET of
+// every kind label was a label write per row even on a plain update.
+CALL {{
+  WITH m
+  WITH m WHERE NOT m:{label}
+  REMOVE m:{_ALL_KIND_LABELS}
+  SET m:{label}
+}}
 RETURN collect([r.uid, before]) AS applied
 """
     for kind, label in NODE_LABELS.items()
@@ -109,7 +116,9 @@ def _row(change: dict) -> dict:
     payload = change.get("payload") or {}
     row = {"uid": change["uid"], "version": change["version"]}
     if change["op"] == "upsert":
-        row["props"] = payload.get("props", {})
+        # `SET m = props` leaves a null-valued key unset anyway: dropping the nulls (most of
+        # a record's optional fields) halves the parameters Bolt carries and Neo4j unpacks.
+        row["props"] = {k: v for k, v in payload.get("props", {}).items() if v is not None}
         if change["aggregate"] == "record":
             row["s"], row["o"] = payload["s"], payload["o"]
     return row
@@ -157,6 +166,69 @@ def apply_changes(changes: list[dict], *, force: bool = False, before: dict[str,
     if before is not None:
         before.update(applied_before)
     return outcomes
+
+
+# An EMPTY graph (a first build, a benchmark) needs none of the upsert's lookups: no node,
+# relationship or tombstone can exist yet. Relationship uid constraints are dropped for the
+# load and created at the end (one index build instead of millions of index inserts).
+BULK_ENTITY = {kind: f"""
+UNWIND $rows AS r
+CREATE (m:Entity:{label})
+SET m = r.props, m.uid = r.uid, m.version = r.version
+""" for kind, label in NODE_LABELS.items()}
+BULK_RECORD = {kind: f"""
+UNWIND $rows AS r
+MATCH (a:Entity {{uid: r.s}})
+MATCH (b:Entity {{uid: r.o}})
+CREATE (a)-[m:{rel}]->(b)
+SET m = r.props, m.uid = r.uid, m.version = r.version
+RETURN count(m) AS n
+""" for kind, rel in REL_TYPES.items()}
+
+
+def graph_is_empty() -> bool:
+    """True when the graph holds no entity and no tombstone (bulk_create() may be used)."""
+    return run("OPTIONAL MATCH (n:Entity) WITH count(n) AS e OPTIONAL MATCH (t:Tombstone) "
+               "WITH e, count(t) AS t RETURN e + t = 0 AS empty")[0]["empty"]
+
+
+def bulk_create(changes: list[dict]) -> int:
+    """Create the upserted objects of `changes` in an EMPTY graph, one transaction; returns
+    how many were written. Records whose endpoints are missing are skipped (counted out).
+    Only for a graph nothing else writes to (a first build; see graph_rebuild(fresh=True))."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for change in changes:
+        if change["op"] == "upsert":
+            groups[(change["aggregate"], change["payload"]["kind"])].append(_row(change))
+    written = 0
+    with write_transaction():
+        for (aggregate, kind), rows in groups.items():
+            if aggregate == "entity":
+                run(BULK_ENTITY[kind], {"rows": rows})
+                written += len(rows)
+            else:
+                written += run(BULK_RECORD[kind], {"rows": rows})[0]["n"]
+    return written
+
+
+def bulk_schema_drop() -> list[str]:
+    """Before a bulk load into an empty graph: drop every index and constraint but the entity
+    uid constraint (the load's own lookups need it); bulk_schema_restore() makes them again,
+    one index build each instead of millions of index inserts. Returns the names dropped."""
+    import re
+
+    names = [re.search(r"(?:CONSTRAINT|INDEX) (\S+)", s).group(1) for s in schema_statements()]
+    dropped = [n for n in names if n != "constraint_unique_Entity_uid"]
+    for name in dropped:
+        kind = "CONSTRAINT" if name.startswith("constraint_") else "INDEX"
+        run(f"DROP {kind} {name} IF EXISTS")
+    return dropped
+
+
+def bulk_schema_restore(timeout_s: int = 3600) -> None:
+    """install_schema(), then wait until every index is populated (a bulk load's end)."""
+    install_schema()
+    run(f"CALL db.awaitIndexes({int(timeout_s)})")
 
 
 def _query_for(aggregate: str, op: str, kind: str) -> str:

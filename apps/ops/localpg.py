@@ -140,11 +140,11 @@ def _initdb(cluster: Cluster) -> None:
         raise PostgresServerError(f"initdb failed in {data_dir}: {result.stderr.strip() or result.stdout.strip()}")
 
 
-def _settings_args(cluster: Cluster, durable: bool) -> str:
+def _settings_args(cluster: Cluster, durable: bool, shared_buffers: str = "128MB") -> str:
     # Loopback TCP only, no Unix socket (its path would depend on the folder's length and
     # /var/run/postgresql is not writable by every user). Small buffers: a shared 2-core box.
     args = (f"-c listen_addresses={cluster.host} -c port={cluster.port} -c unix_socket_directories='' "
-            f"-c shared_buffers=128MB -c max_connections=100 -c synchronous_commit=off")
+            f"-c shared_buffers={shared_buffers} -c max_connections=100 -c synchronous_commit=off")
     # A throw-away test cluster need not survive a power cut: no fsync makes the suite's
     # CREATE DATABASE and per-test TRUNCATEs cheap.
     return args if durable else args + " -c fsync=off -c full_page_writes=off"
@@ -152,10 +152,11 @@ def _settings_args(cluster: Cluster, durable: bool) -> str:
 
 def start(*, data_dir: str | Path, host: str = "127.0.0.1", port: int = 5433, user: str = "vendorgraph",
           password: str = "vendorgraph", database: str | None = None, timeout: float = 60.0,
-          durable: bool = True) -> bool:
+          durable: bool = True, shared_buffers: str = "128MB") -> bool:
     """Start the cluster in `data_dir` (initdb on first use) or reuse one already answering on
     host:port; create `database` if it is missing. True if started here, False if reused.
-    `durable=False` (tests only) turns fsync off."""
+    `durable=False` (tests and benchmarks only) turns fsync off; `shared_buffers` is
+    PostgreSQL's own cache (small by default: a shared 2-core box; the benchmark asks more)."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise PostgresServerError(f"the local PostgreSQL listens on loopback only, not on {host}")
     started = False
@@ -169,7 +170,7 @@ def start(*, data_dir: str | Path, host: str = "127.0.0.1", port: int = 5433, us
             cluster.log_path.touch()
             _own(cluster.log_path)
         result = _run([str(bin_dir() / "pg_ctl"), "-D", str(cluster.data_dir), "-l", str(cluster.log_path),
-                       "-o", _settings_args(cluster, durable), "-w", "-t", str(int(timeout)), "start"], check=False)
+                       "-o", _settings_args(cluster, durable, shared_buffers), "-w", "-t", str(int(timeout)), "start"], check=False)
         if result.returncode != 0 or not _wait(host, port, timeout):
             tail = cluster.log_path.read_text(errors="replace")[-2000:] if cluster.log_path.exists() else ""
             raise PostgresServerError(f"PostgreSQL did not start on {host}:{port} (data {cluster.data_dir}): "

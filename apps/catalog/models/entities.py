@@ -27,6 +27,25 @@ def country_name(code: str) -> str:
     return getattr(country, "common_name", None) or (country.name if country else code)
 
 
+def entity_graph_payload(*, uid: str, kind: str, name: str, aliases: list[str], country: str, iso_code: str | None,
+                         state_owned: bool | None, workflow: str) -> dict:
+    """What the graph holds of an entity (the one projection of it): Entity.graph_payload() for
+    one entity, apps.sync.parity's rebuild from plain rows for all of them."""
+    return {
+        "uid": uid,
+        "kind": kind,
+        "props": {
+            "name": name,
+            "kind": kind,
+            "aliases": aliases,
+            "country": country or None,
+            "iso_code": iso_code or None,
+            "state_owned": state_owned,
+            "workflow": workflow,
+        },
+    }
+
+
 class Entity(SyncedModel):
     """A node of the graph: a company, person, public body, organization, country or site."""
 
@@ -94,20 +113,9 @@ class Entity(SyncedModel):
     def graph_payload(self) -> dict:
         from apps.catalog.selectors.visibility import public_alias_names
 
-        aliases = public_alias_names(self) if self.pk else []
-        return {
-            "uid": str(self.uuid),
-            "kind": self.kind,
-            "props": {
-                "name": self.name,
-                "kind": self.kind,
-                "aliases": aliases,
-                "country": self.country or None,
-                "iso_code": self.iso_code or None,
-                "state_owned": self.state_owned,
-                "workflow": self.workflow,
-            },
-        }
+        return entity_graph_payload(uid=str(self.uuid), kind=self.kind, name=self.name,
+                                    aliases=public_alias_names(self) if self.pk else [], country=self.country,
+                                    iso_code=self.iso_code, state_owned=self.state_owned, workflow=self.workflow)
 
     @property
     def country_name(self) -> str:

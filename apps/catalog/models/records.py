@@ -17,6 +17,53 @@ from apps.sync.models import SyncedModel
 from .entities import Entity
 
 
+# The record's own fields that its graph payload reads (see record_graph_payload).
+RECORD_PAYLOAD_FIELDS = ("uuid", "kind", "title", "start", "end", "amount", "currency", "amount_kind", "share_pct",
+                         "status", "procedure", "attributes", "workflow")
+
+
+def record_graph_payload(values: dict, *, s: str, o: str, site: str | None, party: str | None, related: str | None,
+                         sources) -> dict:
+    """What the graph holds of a record (the one projection of it): `values` holds
+    RECORD_PAYLOAD_FIELDS, s/o/site/party/related are entity (record) uuids, `sources` the
+    (source uuid, publisher) pairs of its citations. Record.graph_payload() feeds it from one
+    model instance, apps.sync.parity's rebuild from plain rows in bulk."""
+    source_uuids = set()
+    publishers = set()
+    for source_uuid, publisher in sources:
+        source_uuids.add(str(source_uuid))
+        publishers.add(publisher or str(source_uuid))
+    attrs = values["attributes"] or {}
+    amount, share = values["amount"], values["share_pct"]
+    return {
+        "uid": str(values["uuid"]),
+        "kind": values["kind"],
+        "s": s,
+        "o": o,
+        "props": {
+            "kind": values["kind"],
+            "title": values["title"],
+            "start": values["start"] or None,
+            "end": values["end"] or None,
+            "amount": None if amount is None else str(amount),
+            "amount_value": None if amount is None else float(amount),
+            "currency": values["currency"] or None,
+            "amount_kind": values["amount_kind"] or None,
+            "share_pct": None if share is None else float(share),
+            "status": values["status"] or None,
+            "procedure": values["procedure"] or None,
+            "direct": attrs.get("direct"),
+            "state_control": attrs.get("state_control"),
+            "site": site,
+            "party": party,
+            "related": related,
+            "workflow": values["workflow"],
+            "sources": sorted(source_uuids),
+            "publishers": len(publishers),
+        },
+    }
+
+
 def validate_currency(value: str) -> None:
     if value and pycountry.currencies.get(alpha_3=value) is None:
         raise ValidationError("%(value)r is not an ISO 4217 currency code.", params={"value": value})
@@ -138,42 +185,12 @@ class Record(SyncedModel):
 
     def graph_payload(self) -> dict:
         sources = []
-        publishers = set()
         cached = getattr(self, "_prefetched_objects_cache", {}).get("citations")
         if cached is not None:  # a bulk write hands the citations it has just written
-            cited = {(c.source.uuid, c.source.publisher, c.source.source_type) for c in cached}
+            sources = list({(c.source.uuid, c.source.publisher) for c in cached})
         elif self.pk:
-            cited = self.citations.values_list("source__uuid", "source__publisher", "source__source_type").distinct()
-        else:
-            cited = []
-        for source_uuid, publisher, source_type in cited:
-            sources.append(str(source_uuid))
-            publishers.add(publisher or str(source_uuid))
-        attrs = self.attributes or {}
-        return {
-            "uid": str(self.uuid),
-            "kind": self.kind,
-            "s": str(self.subject.uuid),
-            "o": str(self.object.uuid),
-            "props": {
-                "kind": self.kind,
-                "title": self.title,
-                "start": self.start or None,
-                "end": self.end or None,
-                "amount": None if self.amount is None else str(self.amount),
-                "amount_value": None if self.amount is None else float(self.amount),
-                "currency": self.currency or None,
-                "amount_kind": self.amount_kind or None,
-                "share_pct": None if self.share_pct is None else float(self.share_pct),
-                "status": self.status or None,
-                "procedure": self.procedure or None,
-                "direct": attrs.get("direct"),
-                "state_control": attrs.get("state_control"),
-                "site": str(self.site.uuid) if self.site_id else None,
-                "party": str(self.party.uuid) if self.party_id else None,
-                "related": str(self.related.uuid) if self.related_id else None,
-                "workflow": self.workflow,
-                "sources": sorted(set(sources)),
-                "publishers": len(publishers),
-            },
-        }
+            sources = list(self.citations.values_list("source__uuid", "source__publisher").distinct())
+        return record_graph_payload(
+            {f: getattr(self, f) for f in RECORD_PAYLOAD_FIELDS}, s=str(self.subject.uuid), o=str(self.object.uuid),
+            site=str(self.site.uuid) if self.site_id else None, party=str(self.party.uuid) if self.party_id else None,
+            related=str(self.related.uuid) if self.related_id else None, sources=sources)

@@ -63,6 +63,16 @@ def public_alias_names(entity: Entity) -> list[str]:
     return list(entity.aliases.filter(workflow=PUBLISHED).values_list("name", flat=True))
 
 
+def public_alias_names_by_entity(*, first_id: int, last_id: int) -> dict[int, list[str]]:
+    """public_alias_names() for every entity whose id lies in [first_id, last_id], in one
+    query (the graph rebuild streams entities in id ranges)."""
+    names: dict[int, list[str]] = {}
+    for entity_id, name in Alias.objects.filter(entity_id__gte=first_id, entity_id__lte=last_id,
+                                                workflow=PUBLISHED).values_list("entity_id", "name"):
+        names.setdefault(entity_id, []).append(name)
+    return names
+
+
 def public_revisions(record: Record):
     """The history rows of a record that were public: its published revisions."""
     return record.history.filter(workflow=PUBLISHED)
