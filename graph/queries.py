@@ -110,18 +110,58 @@ ORDER BY vendor.name, country, coalesce(r.start, '')
 LIMIT $limit
 """
 
-# Records touching a country: through any entity of that country (the state itself, its
-# public bodies, companies and sites).
-COUNTRY_RECORDS = f"""
+# A country page in two aggregating queries, so that its cost in transfer does not grow with
+# the country's activity: the vendors present (a vendor deployed in, donating to or
+# contracted by an entity of the country), counted and ranked in Neo4j with the distinct
+# (kind, status) pairs that colour them; and the page's sections, each counted in full with
+# only the requested page of record uids returned (newest first).
+COUNTRY_VENDORS = f"""
 MATCH (x:Entity {{country: $iso}})
 WHERE {_NODE_VISIBLE.format(n='x')}
-MATCH (x)-[r]-(y:Entity)
-WHERE type(r) IN $types AND {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='y')}
-WITH DISTINCT r
-WITH r, startNode(r) AS a, endNode(r) AS b
-RETURN {_REL_MAP} AS rel, {_NODE_MAP.format(n='a')} AS subject, {_NODE_MAP.format(n='b')} AS object
-ORDER BY coalesce(r.start, '') DESC
-LIMIT $limit
+CALL {{
+  WITH x
+  MATCH (v:Entity)-[r:DEPLOYED_IN|DONATED_TO]->(x)
+  RETURN r, v
+  UNION
+  WITH x
+  MATCH (x)-[r:CONTRACTED]->(v:Entity)
+  RETURN r, v
+}}
+WITH r, v WHERE {_REL_VISIBLE} AND {_NODE_VISIBLE.format(n='v')}
+WITH v, collect(DISTINCT [r.kind, coalesce(r.status, '')]) AS statuses, count(DISTINCT r) AS records
+ORDER BY records DESC, v.name
+WITH collect({{node: {_NODE_MAP.format(n='v')}, statuses: statuses, records: records}}) AS vendors
+RETURN size(vendors) AS total, vendors[..$limit] AS vendors
+"""
+
+# Sections: bans the country's entities enacted, tenders they awarded, loans and
+# investigations or court cases naming any of them.
+COUNTRY_SECTIONS = f"""
+MATCH (x:Entity {{country: $iso}})
+WHERE {_NODE_VISIBLE.format(n='x')}
+CALL {{
+  WITH x
+  MATCH (x)-[r:BANNED]->(:Entity)
+  RETURN r, 'bans' AS section
+  UNION
+  WITH x
+  MATCH (x)-[r:CONTRACTED]->(:Entity)
+  RETURN r, 'tenders' AS section
+  UNION
+  WITH x
+  MATCH (x)-[r:LENT_TO]-(:Entity)
+  RETURN r, 'loans' AS section
+  UNION
+  WITH x
+  MATCH (x)-[r:INVESTIGATED|RULED_ON]-(:Entity)
+  RETURN r, 'investigations' AS section
+}}
+WITH DISTINCT r, section
+WHERE {_REL_VISIBLE}
+WITH section, r ORDER BY coalesce(r.start, '') DESC, r.uid
+WITH section, collect(r.uid) AS uids
+WITH section, uids, coalesce($offsets[section], 0) AS skip
+RETURN section, size(uids) AS total, uids[skip..skip + $per_page] AS page
 """
 
 # One entity's neighbourhood for the connections explorer (one hop, newest first).
@@ -148,6 +188,16 @@ LIMIT $limit
 """
     for hops in range(1, MAX_PATH_HOPS + 1)
 }
+
+
+GRAPH_GENERATION = "MATCH (m:GraphMeta {key: 'generation'}) RETURN m.epoch + ':' + toString(m.n) AS generation"
+
+
+def graph_generation() -> str | None:
+    """The graph's generation (see graph.sync._BUMP_GENERATION): it changes with every write
+    that changes the graph. None when nothing was written since the graph was cleared."""
+    rows = run(GRAPH_GENERATION)
+    return rows[0]["generation"] if rows else None
 
 
 def _visibility(as_of: str | None, published_only: bool) -> dict:
@@ -259,11 +309,21 @@ def all_vendor_footprints(*, as_of: str | None = None, published_only: bool = Tr
     return run(ALL_VENDOR_FOOTPRINTS, {"limit": limit, **_visibility(as_of, published_only)})
 
 
-def country_records(iso: str, *, kinds: list[str] | None = None, as_of: str | None = None,
-                    published_only: bool = True, limit: int = 2000) -> list[dict]:
-    """Rows {rel, subject, object} of records touching any entity of country `iso`."""
-    types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
-    return run(COUNTRY_RECORDS, {"iso": iso, "types": types, "limit": limit, **_visibility(as_of, published_only)})
+def country_vendors(iso: str, *, as_of: str | None = None, published_only: bool = True,
+                    limit: int = 100) -> dict:
+    """{"total": int, "vendors": [{node, statuses: [[kind, status]], records}]} for the vendors
+    present in country `iso`, the most records first (at most `limit`)."""
+    rows = run(COUNTRY_VENDORS, {"iso": iso, "limit": limit, **_visibility(as_of, published_only)})
+    return rows[0] if rows else {"total": 0, "vendors": []}
+
+
+def country_sections(iso: str, *, offsets: dict[str, int], per_page: int, as_of: str | None = None,
+                     published_only: bool = True) -> dict[str, dict]:
+    """{section: {"total": int, "page": [record uid]}} for the sections bans, tenders, loans
+    and investigations of country `iso`; each page starts at `offsets[section]` (newest first)."""
+    rows = run(COUNTRY_SECTIONS, {"iso": iso, "offsets": offsets, "per_page": per_page,
+                                  **_visibility(as_of, published_only)})
+    return {row["section"]: {"total": row["total"], "page": row["page"]} for row in rows}
 
 
 def explorer_neighbourhood(uid: str, *, kinds: list[str] | None = None, date_from: str | None = None,

@@ -161,6 +161,8 @@ def apply_changes(changes: list[dict], *, force: bool = False, before: dict[str,
                         outcomes[result["uid"]] = result["outcome"]
                         if result["outcome"] == "applied":
                             applied_before[result["uid"]] = result["before"]
+        if applied_before:
+            run(_BUMP_GENERATION)
     if before is not None:
         before.update(applied_before)
     return outcomes
@@ -249,6 +251,18 @@ def graph_counts() -> tuple[dict[str, int], dict[str, int]]:
     return entities, records
 
 
+# The graph's generation: a counter bumped by every write transaction that changes what the
+# graph holds, under a random epoch that a cleared graph (tests, benchmarks) starts afresh.
+# Answers computed from the whole graph (the vendors overview of the home page and /vendors/)
+# are cached under it (graph.queries.graph_generation), so a cached answer is never older
+# than the graph: the bump commits with the change itself.
+_START_GENERATION = "MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0"
+_BUMP_GENERATION = """
+MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0
+SET m.n = m.n + 1
+"""
+
+
 def prune(*, entity_uids: list[str], record_uids_by_kind: dict[str, list[str]]) -> None:
     """Remove graph objects that the store of record no longer has."""
     with write_transaction():
@@ -257,6 +271,7 @@ def prune(*, entity_uids: list[str], record_uids_by_kind: dict[str, list[str]]) 
                 run(PRUNE_RECORDS[kind], {"uids": uids})
         if entity_uids:
             run(PRUNE_ENTITIES, {"uids": entity_uids})
+        run(_BUMP_GENERATION)
 
 
 def clear_graph() -> None:
@@ -292,6 +307,8 @@ def install_schema() -> None:
     """
     for statement in schema_statements():
         run(statement)
+    # A graph projected before the generation existed starts one here (see _BUMP_GENERATION).
+    run(_START_GENERATION)
 
 
 def schema_statements() -> list[str]:

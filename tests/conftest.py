@@ -3,9 +3,6 @@ Celery worker process, each on test ports and data directories of their own."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from apps.ops import localpg, localredis
+from apps.ops import localpg, localredis, localworker
 
 ROOT = Path(__file__).resolve().parent.parent
 (Path(settings.VAR_DIR) / "test").mkdir(parents=True, exist_ok=True)
@@ -108,43 +105,19 @@ def redis_server():
         localredis.stop(data_dir=data_dir)
 
 
-class Worker:
+class Worker(localworker.WorkerProcess):
     """A real `celery worker` process (prefork, with the beat sweeper) on the test database."""
 
     def __init__(self, log_path: Path, *, beat: bool = True, env: dict | None = None):
-        self.log_path = log_path
-        self.extra_env = env or {}
-        self.beat = beat
-        self.proc: subprocess.Popen | None = None
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test", VENDORGRAPH_USE_TEST_DB="1",
+                   **(env or {}))
+        super().__init__(log_path, name=f"test-{os.getpid()}@%h", env=env, beat=beat)
 
     def start(self):
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test", VENDORGRAPH_USE_TEST_DB="1",
-                   **self.extra_env)
-        cmd = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
-               "--loglevel", "INFO", "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h"]
-        if self.beat:
-            cmd += ["-B", "--schedule", str(self.log_path.parent / "celerybeat-schedule")]
-        self.log = open(self.log_path, "ab")
-        self.ready_mark = self.log_path.stat().st_size if self.log_path.exists() else 0
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        wait_for(lambda: b"ready." in self.log_path.read_bytes()[self.ready_mark:], timeout=60, message="the celery worker to start")
-        return self
-
-    def kill(self):
-        """SIGKILL the whole worker process group, as a crash would."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
+        try:
+            return super().start(timeout=60)
+        except localworker.WorkerError as exc:
+            pytest.fail(str(exc))
 
 
 @pytest.fixture

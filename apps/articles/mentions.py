@@ -21,7 +21,7 @@ from apps.articles import countries
 from apps.articles.nlp import Analysis
 from apps.catalog.models import Alias, Entity, country_name
 from apps.catalog.selectors.search import entity_search
-from apps.catalog.text import normalize_name
+from apps.catalog.text import core_name, normalize_name
 from apps.catalog.vocab import EntityKind, Workflow
 
 
@@ -50,8 +50,6 @@ _TOKEN = re.compile(r"[^\W_]+(?:[-.&'’][^\W_]+)*")
 _CONNECTORS = {"of", "the", "and", "for", "in", "de", "du", "la", "le", "der", "von", "van", "on", "to", "&", "del"}
 _MAX_WINDOW = 7
 _TRAILING_PARENS = re.compile(r"\s*\([^)]*\)\s*$")
-_LEGAL_FORMS = {"co", "ltd", "co ltd", "limited", "company limited", "inc", "corp", "corporation", "company", "plc",
-                "llc", "gmbh", "ag", "sa", "group"}
 _FUZZY_MIN = 86.0
 
 
@@ -228,7 +226,7 @@ def _best(span: str, norm: str, hits, names: dict[int, str], alias_names: dict[i
             elif cand_norm == norm:
                 quality = 100.0
             elif normalize_name(_TRAILING_PARENS.sub("", candidate)) == norm or (
-                    cand_norm.startswith(norm + " ") and cand_norm[len(norm) + 1:] in _LEGAL_FORMS):
+                    cand_norm.startswith(norm + " ") and core_name(candidate) == norm):
                 quality = 95.0  # the name without its acronym in brackets or its legal form
             else:
                 quality = fuzz.ratio(norm, cand_norm)

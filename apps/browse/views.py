@@ -337,7 +337,12 @@ def timeline(request):
     kinds = [k for k in _kinds(request) if k in selectors.TIMELINE_KINDS]
     page_obj = selectors.timeline_page(vendor=vendor, country=country_code, kinds=kinds,
                                        page=_int(request.GET.get("page")))
+    # For one vendor or country, what the sources give without a date is listed after the
+    # last page, apart (the whole timeline's would be too long to list).
+    undated_count, undated = (selectors.timeline_undated(vendor=vendor, country=country_code, kinds=kinds)
+                              if (vendor or country_code) and not page_obj.has_next() else (0, []))
     return render(request, "browse/timeline.html", {
         "page_obj": page_obj, "vendor": vendor, "country": country_code, "selected_kinds": kinds,
+        "undated": undated, "undated_count": undated_count,
         "kinds": [(k, RecordKind(k).label) for k in selectors.TIMELINE_KINDS],
         "vendor_q": vendor_q, "countries": catalog_search.country_choices()})

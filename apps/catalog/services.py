@@ -16,13 +16,18 @@ published only by a reviewer and with a citation whose quote is found.
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from apps.catalog.models import Alias, Citation, Entity, Fact, Record, Source
+from apps.catalog.models import Alias, Citation, Entity, Fact, NameKey, Record, Source
 from apps.catalog.selectors.visibility import RECORD_ENDS, published_records_naming
-from apps.catalog.text import normalize_name
+from apps.catalog.text import TYPO_KEY, head_word, name_keys, normalize_name
 from apps.catalog.vocab import Workflow
 from apps.curation import roles
 
@@ -58,9 +63,22 @@ def _assign(obj, fields: dict, allowed: list[str]) -> None:
 
 # --- create and change ------------------------------------------------------------------
 
+def _require_record_add(user) -> None:
+    roles.require(user, "catalog.add_record", "Only editors, reviewers and admins may create records.")
+
+
+def _require_entity_add(user) -> None:
+    roles.require(user, "catalog.add_entity", "Only editors, reviewers and admins may create entities.")
+
+
+def _require_claims_add(user) -> None:
+    for perm in ("catalog.add_alias", "catalog.add_fact", "catalog.add_citation"):
+        roles.require(user, perm, "Only editors, reviewers and admins may add names, facts and citations.")
+
+
 def record_create(*, user, citations: list[dict] | None = None, **fields) -> Record:
     """A new draft record; `citations` ([{source, quote, field}]) are added in the same transaction."""
-    roles.require(user, "catalog.add_record", "Only editors, reviewers and admins may create records.")
+    _require_record_add(user)
     record = Record(workflow=Workflow.DRAFT)
     _assign(record, fields, RECORD_FIELDS)
     _attribute(record, user, "created")
@@ -93,7 +111,7 @@ def _require_public_ends(record: Record) -> None:
 
 
 def entity_create(*, user, **fields) -> Entity:
-    roles.require(user, "catalog.add_entity", "Only editors, reviewers and admins may create entities.")
+    _require_entity_add(user)
     entity = Entity(workflow=Workflow.DRAFT)
     _assign(entity, fields, ENTITY_FIELDS)
     _attribute(entity, user, "created")
@@ -325,10 +343,7 @@ def entity_claims_bulk_create(*, user, entity: Entity, names: list[str], facts: 
     checked once: the roles, a retracted entity, empty values, a quote found where its
     citation says. Names and facts the entity already has are skipped. History rows are
     written in bulk; the entity is re-projected once. Returns (names added, facts added)."""
-    from simple_history.utils import bulk_create_with_history
-
-    for perm in ("catalog.add_alias", "catalog.add_fact", "catalog.add_citation"):
-        roles.require(user, perm, "Only editors, reviewers and admins may add names, facts and citations.")
+    _require_claims_add(user)
     # Like alias_create and fact_create: anyone who may add them proposes names and facts
     # for any entity, published ones included; they wait for review as drafts.
     if entity.workflow == Workflow.RETRACTED:
@@ -342,30 +357,228 @@ def entity_claims_bulk_create(*, user, entity: Entity, names: list[str], facts: 
                                             f"in “{source.title}”."})
         found.append((item, start))
     have_names = set(entity.aliases.values_list("name", flat=True)) | {entity.name}
+    have_facts = set(entity.fact_set.values_list("field", "value"))
+    aliases, new_facts = _claims_new(entity, names, facts, have_names=have_names, have_facts=have_facts)
+    if not aliases and not new_facts:
+        return 0, 0
+    with transaction.atomic():
+        _claims_write(user, [(entity, aliases, new_facts, found)])
+        entity.touch()
+    return len(aliases), len(new_facts)
+
+
+def _claims_new(entity: Entity, names, facts, *, have_names: set, have_facts: set) -> tuple[list[Alias], list[Fact]]:
+    """The names and facts of `entity` to add (drafts): empty, too long and known ones skipped."""
     aliases = []
     for name in dict.fromkeys((n or "").strip() for n in names):
         if name and name not in have_names and len(name) <= Alias._meta.get_field("name").max_length:
             aliases.append(Alias(entity=entity, name=name, name_norm=normalize_name(name), workflow=Workflow.DRAFT))
-    have_facts = set(entity.fact_set.values_list("field", "value"))
     new_facts = []
     for field, value in dict.fromkeys(((f or "").strip()[:100], (v or "").strip()) for f, v in facts):
         if field and value and (field, value) not in have_facts:
             new_facts.append(Fact(entity=entity, field=field, value=value, workflow=Workflow.DRAFT))
-    if not aliases and not new_facts:
-        return 0, 0
-    with transaction.atomic():
-        bulk_create_with_history(aliases, Alias, default_user=user, default_change_reason="added")
-        bulk_create_with_history(new_facts, Fact, default_user=user, default_change_reason="added")
-        rows = []
+    return aliases, new_facts
+
+
+def _claims_write(user, claims: list[tuple[Entity, list[Alias], list[Fact], list[tuple[dict, int]]]], *,
+                  keys: bool = True) -> None:
+    """Insert names and facts with their citations (each cites the found quotes given with
+    it, [(citation, start)]) and their history rows, a few statements for many entities.
+    `keys`: bring the blocking keys of entities with new names up to date (a caller that
+    refreshes them itself says False)."""
+    aliases = [a for _, names, _, _ in claims for a in names]
+    facts = [f for _, _, values, _ in claims for f in values]
+    _rows_create(aliases, user, "added")
+    if keys and aliases:  # bulk rows bypass save(): the matching keys follow the new names here
+        name_keys_refresh(entity_ids={a.entity_id for a in aliases})
+    _rows_create(facts, user, "added")
+    rows = []
+    for entity, names, values, found in claims:
         for item, start in found:
             quote, locator, source = item["quote"], item.get("locator", ""), item["source"]
             common = {"source": source, "quote": quote, "locator": locator, "start": start, "end": start + len(quote),
                       "entity": entity}
-            rows += [Citation(field=f"alias:{a.name}", **common) for a in aliases]
-            rows += [Citation(fact=f, field=f"fact:{f.field}", **common) for f in new_facts]
-        bulk_create_with_history(rows, Citation, default_user=user, default_change_reason="cited")
-        entity.touch()
-    return len(aliases), len(new_facts)
+            rows += [Citation(field=f"alias:{a.name}", **common) for a in names]
+            rows += [Citation(fact=f, field=f"fact:{f.field}", **common) for f in values]
+    _rows_create(rows, user, "cited")
+
+
+def _rows_create(objs: list, user, reason: str) -> None:
+    """Insert new validated rows (names, facts, citations) with their history rows."""
+    from apps.sync.bulk import history_insert, objects_insert
+
+    objects_insert(objs)
+    history_insert(objs, user=user, reason=reason)
+
+
+# --- bulk writes (imports) ------------------------------------------------------------------
+# Thousands of new rows per transaction under the same rules as the one-row services above:
+# the roles checked once, each row through its model's own validation (field validators and
+# clean(), as save() runs them, see _row_validate), references and unique values checked
+# once per call instead of one query per row; history and outbox rows written in bulk in
+# the same transaction. A row the rules refuse is returned with its errors; the others go in.
+
+@dataclass
+class NewEntity:
+    """One new entity for entities_bulk_create: its fields (ENTITY_FIELDS), its names and
+    facts, and the citations ([{source, quote, locator}]) of the entity and of each of them."""
+    fields: dict
+    names: list = dataclass_field(default_factory=list)
+    facts: list = dataclass_field(default_factory=list)
+    citations: list = dataclass_field(default_factory=list)
+    entity: Entity | None = None  # set once written
+
+
+@dataclass
+class NewRecord:
+    """One new record for records_bulk_create: its fields (RECORD_FIELDS; the ends may be
+    given by key: subject_id, object_id, site_id, party_id) and its citations."""
+    fields: dict
+    citations: list = dataclass_field(default_factory=list)
+    record: Record | None = None  # set once written
+
+
+BULK_RECORD_FIELDS = RECORD_FIELDS + [f"{end}_id" for end in ("subject", "object", "site", "party", "related")]
+
+
+def _row_validate(obj) -> None:
+    """The model's own rules for one new row, as save() runs them (full_clean: the field
+    validators and clean()), without the per-row look-ups of its references and unique
+    values, which a bulk write checks once for the whole chunk."""
+    refs = [f.name for f in obj._meta.concrete_fields if f.is_relation]
+    obj.full_clean(exclude=refs, validate_unique=False, validate_constraints=False)
+
+
+def _citations_checked(target_field: str, target, citations: list[dict]) -> list[tuple[dict, Citation]]:
+    """Each citation as the model checks it (its clean(): one target, a quote found at its
+    locator in the source), placed (start, end). Raises ValidationError."""
+    out = []
+    for item in citations:
+        citation = Citation(source=item["source"], quote=item["quote"], field=item.get("field", ""),
+                            locator=item.get("locator", ""), **{target_field: target})
+        _row_validate(citation)
+        citation.place()
+        out.append((item, citation))
+    return out
+
+
+def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntity, ValidationError]]:
+    """New draft entities with their names, facts and citations, in a few statements: what
+    entity_create, citation_create and entity_claims_bulk_create write for each, with their
+    history and outbox rows. Returns the items refused, with why; the others go in (their
+    `entity` set). Runs in the caller's transaction (or one of its own)."""
+    from apps.sync.services import synced_bulk_create
+
+    _require_entity_add(user)
+    _require_claims_add(user)
+    refused, ok = [], []
+    for item in items:
+        entity = Entity(workflow=Workflow.DRAFT)
+        try:
+            _assign(entity, item.fields, ENTITY_FIELDS)
+            entity.normalize()
+            _row_validate(entity)
+            checked = _citations_checked("entity", entity, item.citations)
+        except ValidationError as exc:
+            refused.append((item, exc))
+            continue
+        _attribute(entity, user, "created")
+        item.entity = entity
+        ok.append((item, checked))
+    codes = [item.entity.iso_code for item, _ in ok if item.entity.iso_code]
+    if codes:  # the one unique value a new entity brings (a country's ISO code)
+        taken = set(Entity.objects.filter(iso_code__in=codes).values_list("iso_code", flat=True))
+        seen = set()
+        for pair in list(ok):
+            code = pair[0].entity.iso_code
+            if code and (code in taken or code in seen):
+                ok.remove(pair)
+                refused.append((pair[0], ValidationError({"iso_code": "Entity with this Iso code already exists."})))
+                pair[0].entity = None
+            seen.add(code)
+
+    def claims(entities):
+        rows = []
+        for item, checked in ok:
+            entity = item.entity
+            aliases, facts = _claims_new(entity, item.names, item.facts, have_names={entity.name}, have_facts=set())
+            rows.append((entity, aliases, facts, [(c, citation.start) for c, citation in checked]))
+            entity._prefetched_objects_cache = {"aliases": aliases}  # its payload's names, without a query
+        _claims_write(user, rows, keys=False)
+        cites = []
+        for item, checked in ok:
+            for _, citation in checked:
+                citation.entity = item.entity
+                cites.append(citation)
+        _rows_create(cites, user, "cited")
+
+    with transaction.atomic():
+        synced_bulk_create([item.entity for item, _ in ok], user=user, reason="created", then=claims)
+        # Inserted without save(), so without its signal: the blocking keys of names and aliases.
+        name_keys_refresh(entity_ids=[item.entity.pk for item, _ in ok])
+    return refused
+
+
+def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord, ValidationError]]:
+    """New draft records with their citations, in a few statements: what record_create
+    writes for each, with its history and outbox rows. Returns the items refused, with
+    why; the others go in (their `record` set)."""
+    from apps.sync.services import synced_bulk_create
+
+    _require_record_add(user)
+    roles.require(user, "catalog.add_citation", "Only editors, reviewers and admins may add citations.")
+    built = []
+    for item in items:
+        record = Record(workflow=Workflow.DRAFT)
+        try:
+            _assign(record, item.fields, BULK_RECORD_FIELDS)
+        except ValidationError as exc:
+            built.append((item, record, exc))
+            continue
+        built.append((item, record, None))
+    # The entities the records name, in one query: the check that they exist, and their
+    # uuids for the graph payloads.
+    ends = {getattr(r, f"{end}_id") for _, r, _ in built for end in RECORD_ENDS if getattr(r, f"{end}_id", None)}
+    found = Entity.objects.only("id", "uuid", "workflow", "name").in_bulk(ends)
+    refused, ok = [], []
+    for item, record, error in built:
+        if error is None:
+            try:
+                missing = {}
+                for end in RECORD_ENDS:
+                    pk = getattr(record, f"{end}_id")
+                    if pk is None:
+                        if not record._meta.get_field(end).null:
+                            missing[end] = "This field cannot be null."
+                    elif pk not in found:
+                        missing[end] = f"There is no entity with id {pk!r}: it does not exist."
+                    else:
+                        setattr(record, end, found[pk])
+                if missing:
+                    raise ValidationError(missing)
+                _row_validate(record)
+                checked = _citations_checked("record", record, item.citations)
+            except ValidationError as exc:
+                error = exc
+        if error is not None:
+            refused.append((item, error))
+            continue
+        _attribute(record, user, "created")
+        item.record = record
+        ok.append((item, checked))
+
+    def citations(records):
+        rows = []
+        for item, checked in ok:
+            for _, citation in checked:
+                citation.record = item.record
+                rows.append(citation)
+            item.record._prefetched_objects_cache = {"citations": [c for _, c in checked]}
+        _rows_create(rows, user, "cited")
+
+    with transaction.atomic():
+        synced_bulk_create([item.record for item, _ in ok], user=user, reason="created", then=citations)
+    return refused
 
 
 def fact_update(*, user, fact: Fact, **fields) -> Fact:
@@ -524,7 +737,22 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             return workflow
         return Workflow.PUBLISHED if merge_public and workflow == Workflow.PUBLISHED else Workflow.REVIEW
 
+    from apps.ingest.models import ImportedItem
+
     with transaction.atomic():
+        # What the merge moves and removes, recorded so that `entity_split` can undo it.
+        undo = {
+            "entity": json.loads(json.dumps({f.attname: f.value_from_object(merge) for f in Entity._meta.concrete_fields
+                                             if f.attname not in ("name_norm", "updated_at")}, cls=DjangoJSONEncoder)),
+            "aliases": list(merge.aliases.values("id", "name", "workflow")),
+            "facts": list(Fact.objects.filter(entity=merge).values("id", "field", "value", "workflow")),
+            "citations": list(Citation.objects.filter(entity=merge).values("id", "field", "fact_id")),
+            "records": [[pk, end] for end in RECORD_ENDS
+                        for pk in Record.objects.filter(**{end: merge}).values_list("pk", flat=True)],
+            "items": list(ImportedItem.objects.filter(entity=merge).values("id", "owns_entity")),
+            "keep": {"identifiers": keep.identifiers or {}, "country": keep.country, "description": keep.description},
+            "added_aliases": [], "moved_facts": [],
+        }
         names = {a.name for a in keep.aliases.all()} | {keep.name}
         # The merged entity's own name, as a name of `keep`, carries its entity-level citations.
         own = (merge.name, Workflow.PUBLISHED if merge_public else Workflow.REVIEW)
@@ -534,6 +762,7 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             alias = Alias(entity=keep, name=name, workflow=carried(workflow))
             _attribute(alias, user, reason)
             alias.save()
+            undo["added_aliases"].append(alias.pk)
             names.add(name)
         for end in RECORD_ENDS:
             for record in Record.objects.filter(**{end: merge}):
@@ -551,6 +780,7 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
                 fact.workflow = carried(fact.workflow)
                 _attribute(fact, user, reason)
                 fact.save()
+                undo["moved_facts"].append(fact.pk)
             else:
                 fact.citations.update(fact=twin, entity=keep)
         for citation in Citation.objects.filter(entity=merge).select_related("source"):
@@ -560,6 +790,8 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
                 citation.field = f"alias:{merge.name}"
             _attribute(citation, user, reason)
             citation.save(validate=False)
+        # The dataset items that named the merged entity name ours now: later imports update it.
+        ImportedItem.objects.filter(entity=merge).update(entity=keep, owns_entity=False)
         keep.identifiers = {**(merge.identifiers or {}), **(keep.identifiers or {})}
         if not keep.country and merge.country and keep.kind != "country":
             keep.country = merge.country
@@ -567,9 +799,137 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             keep.description = merge.description
         _attribute(keep, user, reason)
         keep.save()
-        merge_decision_record(user=user, a=keep, b=merge, verdict=MergeDecision.Verdict.SAME, note=note, kept=keep)
+        merge_decision_record(user=user, a=keep, b=merge, verdict=MergeDecision.Verdict.SAME, note=note, kept=keep,
+                              undo=undo)
         merged_uuid = merge.uuid
         _attribute(merge, user, reason)
         merge.delete()
         merge.uuid = merged_uuid
     return keep
+
+
+def entity_split(*, user, decision, note: str = "") -> Entity:
+    """Undo a merge ("split"): the merged entity comes back (same uuid) with its own names,
+    facts, citations, records and dataset items, `keep` loses what the merge gave it, and
+    the decision becomes "not the same" (who, when, note), so neither the duplicates page
+    nor a later import proposes the pair again. Admins only; one transaction; every change
+    goes through save() (history and outbox: the graph follows). What was edited since the
+    merge stays where it is now (a record moved elsewhere is not moved back). A record that
+    would become invalid refuses the split and names it."""
+    from apps.curation.models import MergeDecision
+    from apps.ingest.models import ImportedItem
+    from apps.sync.models import touches_coalesced
+
+    if not roles.can_merge(user):
+        raise PermissionDenied("Only admins may split merged entities.")
+    if not decision.splittable:
+        raise ValidationError({"decision": "This decision is not a merge that can be split "
+                                           "(merged before merges were recorded, or split already)."})
+    undo = decision.undo
+    keep = Entity.objects.filter(uuid=decision.kept).first()
+    if keep is None:
+        raise ValidationError({"decision": "The entity the merge kept no longer exists."})
+    data = undo["entity"]
+    if Entity.objects.filter(uuid=data["uuid"]).exists():
+        raise ValidationError({"decision": "The merged entity exists already."})
+    reason = f"split {data['name']} ({data['uuid']}) off {keep.name} again"
+    with transaction.atomic(), touches_coalesced():
+        restored = Entity()
+        for f in Entity._meta.concrete_fields:
+            if f.attname in data:
+                setattr(restored, f.attname, f.to_python(data[f.attname]))
+        _attribute(restored, user, reason)
+        restored.save(force_insert=True)
+        for row in undo["aliases"]:
+            alias = Alias(entity=restored, **row)
+            _attribute(alias, user, reason)
+            alias.save(force_insert=True)
+        moved = set(undo["moved_facts"])
+        for row in undo["facts"]:
+            if row["id"] in moved:
+                fact = Fact.objects.filter(pk=row["id"], entity=keep).first()
+                if fact is None:
+                    continue  # changed or removed since the merge: it stays as it is
+                fact.entity, fact.workflow = restored, row["workflow"]
+            else:  # it had a twin on `keep` and was removed by the merge
+                fact = Fact(entity=restored, **row)
+            _attribute(fact, user, reason)
+            fact.save()
+        for row in undo["citations"]:
+            for citation in Citation.objects.filter(pk=row["id"], entity=keep):
+                citation.entity, citation.field, citation.fact_id = restored, row["field"], row["fact_id"]
+                _attribute(citation, user, reason)
+                citation.save(validate=False)
+        for pk, end in undo["records"]:
+            record = Record.objects.filter(pk=pk, **{end: keep}).first()
+            if record is None:
+                continue
+            setattr(record, end, restored)
+            _attribute(record, user, reason)
+            try:
+                record.save()
+            except ValidationError as exc:
+                raise ValidationError({"decision": f"Record “{record}” would become invalid: "
+                                                   + "; ".join(exc.messages)}) from exc
+        for alias in Alias.objects.filter(pk__in=undo["added_aliases"], entity=keep):
+            _attribute(alias, user, reason)
+            alias.delete()
+        for row in undo["items"]:
+            ImportedItem.objects.filter(pk=row["id"], entity=keep).update(entity=restored,
+                                                                          owns_entity=row["owns_entity"])
+        before, merged_ids = undo["keep"], data.get("identifiers") or {}
+        keep.refresh_from_db()
+        keep.identifiers = {k: v for k, v in (keep.identifiers or {}).items()
+                            if k in before["identifiers"] or merged_ids.get(k) != v}
+        if not before["country"] and keep.country == data.get("country"):
+            keep.country = ""
+        if not before["description"] and keep.description == data.get("description"):
+            keep.description = ""
+        _attribute(keep, user, reason)
+        keep.save()
+        decision.verdict, decision.undo, decision.kept = MergeDecision.Verdict.DIFFERENT, {}, None
+        decision.note = f"split again: {note}" if note else "split again"
+        decision.decided_by, decision.decided_at = user, timezone.now()
+        decision.save()
+    return restored
+
+
+# --- derived name data ------------------------------------------------------------------
+
+def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
+    """Bring the blocking keys (NameKey) of these entities in line with their names and
+    aliases. Derived data, no permission of its own: it runs after writes that were checked
+    (from the Entity post_save signal), and from bulk writes that bypass save(). `new`:
+    the entities were just created and have no aliases or keys yet (one query fewer).
+    Returns the number of keys written."""
+    ids = list(entity_ids)
+    if not ids:
+        return 0
+    wanted: set[tuple[int, str, str, str]] = set()
+    kinds = {}
+    names: dict[int, list[str]] = {}
+    for pk, kind, name in Entity.objects.filter(pk__in=ids).values_list("pk", "kind", "name"):
+        kinds[pk] = kind
+        names[pk] = [name]
+    if not new:
+        for pk, name in (Alias.objects.filter(entity_id__in=ids).exclude(workflow=Workflow.RETRACTED)
+                         .values_list("entity_id", "name")):
+            names[pk].append(name)
+    for pk, values in names.items():
+        for value in values:
+            head = head_word(value)[:32]
+            wanted.update((pk, kinds[pk], key[:64], head if key.startswith(TYPO_KEY) else "")
+                          for key in name_keys(value))
+    stale = []
+    if not new:
+        for row_id, *row in NameKey.objects.filter(entity_id__in=ids).values_list("id", "entity_id", "kind", "key",
+                                                                                  "head"):
+            if tuple(row) in wanted:
+                wanted.discard(tuple(row))
+            else:
+                stale.append(row_id)
+    if stale:
+        NameKey.objects.filter(id__in=stale).delete()
+    NameKey.objects.bulk_create([NameKey(entity_id=pk, kind=kind, key=key, head=head)
+                                 for pk, kind, key, head in wanted], batch_size=2000)
+    return len(wanted)

@@ -22,6 +22,9 @@ class MergeDecision(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     kept = models.UUIDField(null=True, blank=True, help_text="For a merge: the entity that was kept.")
     note = models.TextField(blank=True)
+    # For a merge: what it moved and removed, so that it can be split again
+    # (apps.catalog.services.entity_merge writes it, entity_split reads it). Emptied by the split.
+    undo = models.JSONField(default=dict, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(auto_now_add=True)
 
@@ -31,6 +34,10 @@ class MergeDecision(models.Model):
             models.UniqueConstraint(fields=["entity_a", "entity_b"], name="merge_decision_unique_pair"),
             models.CheckConstraint(condition=models.Q(entity_a__lt=models.F("entity_b")), name="merge_decision_ordered"),
         ]
+
+    @property
+    def splittable(self) -> bool:
+        return self.verdict == self.Verdict.SAME and bool(self.undo)
 
     def __str__(self):
         return f"{self.name_a} / {self.name_b}: {self.get_verdict_display()}"

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from itertools import combinations
-
-from rapidfuzz import fuzz
 
 from apps.catalog.models import Alias, Citation, Entity, Fact, Record
+from apps.catalog.selectors.matching import THRESHOLD, Candidate, duplicate_page  # noqa: F401  (re-exported)
 from apps.catalog.vocab import Workflow
 from apps.curation.models import MergeDecision
 
@@ -145,52 +143,17 @@ def object_history(obj) -> list[HistoryEntry]:
     return entries
 
 
-# Legal-form words say nothing about which company it is ("Nuctech Co Ltd" is "Nuctech").
-LEGAL_FORMS = {"co", "company", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "llc", "plc",
-               "gmbh", "ag", "sa", "srl", "spa", "bv", "nv", "oy", "ab", "as", "doo", "jsc", "ojsc", "pjsc", "group",
-               "holding", "holdings", "the"}
+def duplicate_candidates(*, threshold: float = THRESHOLD, limit: int = 100) -> list[Candidate]:
+    """The first page of likely duplicates (see apps.catalog.selectors.matching.duplicate_page)."""
+    return duplicate_page(threshold=threshold, per_page=limit).candidates[:limit]
 
 
-def _core_name(norm: str) -> str:
-    core = " ".join(t for t in norm.split() if t not in LEGAL_FORMS)
-    return core or norm
-
-
-@dataclass
-class Candidate:
-    a: Entity
-    b: Entity
-    score: float
-    names: tuple[str, str]
-
-
-def duplicate_candidates(*, threshold: float = 85.0, limit: int = 100) -> list[Candidate]:
-    """Likely duplicates: entities of one kind with similar names (or aliases) in the same
-    country (or where one has no country), best first, minus pairs already decided."""
-    decided = {(str(a), str(b)) for a, b in MergeDecision.objects.values_list("entity_a", "entity_b")}
-    buckets: dict[str, list[tuple[Entity, list[str]]]] = {}
-    entities = Entity.objects.exclude(workflow=Workflow.RETRACTED).prefetch_related("aliases")
-    for e in entities:
-        names = sorted({_core_name(n) for n in [e.name_norm, *(a.name_norm for a in e.aliases.all())] if n})
-        buckets.setdefault(e.kind, []).append((e, names))
-    found = []
-    for items in buckets.values():
-        for (a, names_a), (b, names_b) in combinations(items, 2):
-            if a.country and b.country and a.country != b.country:
-                continue
-            pair = tuple(sorted([str(a.uuid), str(b.uuid)]))
-            if pair in decided:
-                continue
-            best, best_names = 0.0, ("", "")
-            for x in names_a:
-                for y in names_b:
-                    score = fuzz.token_sort_ratio(x, y)
-                    if score > best:
-                        best, best_names = score, (x, y)
-            if best >= threshold:
-                found.append(Candidate(a=a, b=b, score=round(best, 1), names=best_names))
-    found.sort(key=lambda c: (-c.score, c.a.name))
-    return found[:limit]
+def merges_splittable(*, kept=None, limit: int = 50):
+    """Merges that can be split again (newest first); `kept`: only those into this entity."""
+    qs = MergeDecision.objects.filter(verdict=MergeDecision.Verdict.SAME).exclude(undo={}).select_related("decided_by")
+    if kept is not None:
+        qs = qs.filter(kept=kept.uuid)
+    return list(qs[:limit])
 
 
 def decisions(limit: int = 50):

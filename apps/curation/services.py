@@ -28,7 +28,7 @@ def roles_install() -> None:
 
 
 def merge_decision_record(*, user, a: Entity, b: Entity, verdict: str, note: str = "",
-                          kept: Entity | None = None) -> MergeDecision:
+                          kept: Entity | None = None, undo: dict | None = None) -> MergeDecision:
     """Record that `a` and `b` are (or are not) the same, so the pair is not proposed again."""
     roles.require(user, "catalog.merge_entity", "Only admins may decide about duplicates.")
     if a.pk == b.pk:
@@ -39,6 +39,6 @@ def merge_decision_record(*, user, a: Entity, b: Entity, verdict: str, note: str
     decision, _ = MergeDecision.objects.update_or_create(
         entity_a=ua, entity_b=ub,
         defaults={"name_a": na, "name_b": nb, "verdict": verdict, "note": note, "decided_by": user,
-                  "kept": kept.uuid if kept else None},
+                  "kept": kept.uuid if kept else None, "undo": undo or {}},
     )
     return decision

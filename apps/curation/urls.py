@@ -19,4 +19,5 @@ urlpatterns = [
     path("sources/new/", views.source_new, name="source_new"),
     path("duplicates/", views.duplicates, name="duplicates"),
     path("duplicates/decide/", views.duplicate_decide, name="duplicate_decide"),
+    path("merges/<int:pk>/split/", views.merge_split, name="merge_split"),
 ]

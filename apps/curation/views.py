@@ -139,7 +139,29 @@ def history(request, kind, uuid):
     return render(request, "curation/history.html", {
         "obj": obj, "kind": kind, "entries": selectors.object_history(obj),
         "can_revert": roles.can_change(request.user, obj),
+        "merges": selectors.merges_splittable(kept=obj) if kind == "entity" else [],
+        "can_merge": roles.can_merge(request.user),
     })
+
+
+@require_POST
+@curator_required
+def merge_split(request, pk):
+    """Split a merged entity off again (admins: the service checks)."""
+    from apps.curation.models import MergeDecision
+
+    decision = get_object_or_404(MergeDecision, pk=pk)
+    try:
+        restored = services.entity_split(user=request.user, decision=decision,
+                                         note=request.POST.get("note", "")[:2000])
+    except ValidationError as exc:
+        messages.error(request, "Not split: " + " ".join(exc.messages))
+    else:
+        messages.success(request, f"Split {restored.name} off again; the pair is recorded as not the same.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("curation:duplicates")
+    return redirect(target)
 
 
 @require_POST
@@ -157,8 +179,11 @@ def revert(request, kind, uuid, history_id):
 
 @curator_required
 def duplicates(request):
+    after = request.GET.get("after", "")[:64]
+    page = selectors.duplicate_page(after=after)
     return render(request, "curation/duplicates.html", {
-        "candidates": selectors.duplicate_candidates(), "decisions": selectors.decisions(),
+        "candidates": page.candidates, "next_after": page.next_after, "after": after,
+        "decisions": selectors.decisions(),
         "can_merge": roles.can_merge(request.user),
     })
 

@@ -12,9 +12,10 @@ AUTHORITIES = [("us", "Office of Foreign Assets Control"), ("gb", "Office of Fin
                ("au", "Department of Foreign Affairs and Trade"), ("ua", "National Security and Defense Council")]
 
 
-def synthesize(path: Path, *, n: int, seed: int = 9) -> dict[str, int]:
+def ftm_synthesize(path: Path, n: int, seed: int = 9) -> dict[str, int]:
     """About `n` objects: entities (60 % companies, 30 % people, 10 % public bodies) and two
-    relationships per entity on average (ownership, directorship, sanction). Streams to disk."""
+    relationships per entity on average (ownership, directorship, sanction). Streams to disk;
+    the same `seed` writes the same file. Returns the count of rows by schema."""
     rng, fake = random.Random(seed), Faker()
     Faker.seed(seed)
     entities = max(3, n // 3)
@@ -55,3 +56,7 @@ def synthesize(path: Path, *, n: int, seed: int = 9) -> dict[str, int]:
                                    "startDate": [f"{rng.randrange(2014, 2025)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}"],
                                    "program": ["Synthetic program"]}, f"sa-{i}")
     return counts
+
+
+def synthesize(path: Path, *, n: int, seed: int = 9) -> dict[str, int]:
+    return ftm_synthesize(path, n, seed)

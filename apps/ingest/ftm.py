@@ -65,6 +65,8 @@ class Row:
     # What a format knows of the row beyond FtM (an OCDS release id and JSON pointer, a
     # procedure): kept with the record's attributes.
     attributes: dict = field(default_factory=dict)
+    # Where the citation says the quote is, when more than "line N" (JSON: the pointer too).
+    locator: str = ""
 
     @property
     def id(self) -> str:

@@ -52,6 +52,15 @@ class ImportJob(models.Model):
     unmapped = models.JSONField(default=dict, blank=True)
     # What the format reads besides the file: {"mapping_name", "mapping_text"} for a CSV list.
     options = models.JSONField(default=dict, blank=True)
+    # A worker running the job renews this with every chunk it commits; a RUNNING job whose
+    # heartbeat is older than IMPORT_JOB_LEASE_SECONDS lost its worker and is queued again
+    # (apps.ingest.services.import_jobs_resume), and a second delivery of the task meanwhile
+    # leaves a job with a fresh heartbeat alone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Where the last committed chunk ended: {"pass": i, "rows": n} (the first n rows the
+    # pass takes were written), committed in the chunk's own transaction, so a run that
+    # comes back after a crash resumes there and never writes a chunk twice.
+    checkpoint = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -170,3 +179,40 @@ class TrustedDataset(models.Model):
 
     def __str__(self):
         return self.dataset
+
+
+class MappingJoin(models.Model):
+    """An entity of a list joined to one of ours because the list's mapping asks for it
+    (`match: exact-name`): the name was exactly ours and unique, the kind agreed and so did
+    the country (or one side had none). Recorded, shown on /curation/matches/ as "joined by
+    exact name, from the mapping", and undoable: an admin keeps them apart, and the list's
+    item, names, facts and records move to an entity of its own."""
+
+    class Status(models.TextChoices):
+        JOINED = "joined", "Joined by exact name, from the mapping"
+        UNDONE = "undone", "Kept apart (join undone)"
+
+    job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="mapping_joins")
+    dataset = models.CharField(max_length=100)
+    external_id = models.CharField(max_length=300, help_text="The list's id of the joined item.")
+    entity = models.ForeignKey("catalog.Entity", on_delete=models.CASCADE, related_name="+",
+                               help_text="Ours, which the list's item joined.")
+    imported_name = models.CharField(max_length=500)
+    kind = models.CharField(max_length=32)
+    country = models.CharField(max_length=2, blank=True)
+    # The row that made the join: the entity made on undo cites it.
+    quote = models.TextField()
+    locator = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.JOINED, db_index=True)
+    split = models.ForeignKey("catalog.Entity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              help_text="The entity of its own the item got when the join was undone.")
+    undone_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "external_id"], name="mapping_join_unique")]
+
+    def __str__(self):
+        return f"{self.imported_name} ({self.dataset}) → {self.entity}"

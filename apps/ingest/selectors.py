@@ -69,3 +69,10 @@ def import_job_batch(*, job: ImportJob, page: int = 1, per_page: int = 50):
              .select_related("entity", "record", "record__subject", "record__object")
              .order_by(models.F("record_id").asc(nulls_first=True), "pk"))
     return Paginator(items, per_page).get_page(page)
+
+
+def mapping_joins(*, limit: int = 100):
+    """Joins mappings asked for (exact name), newest first, with both entities."""
+    from apps.ingest.models import MappingJoin
+
+    return MappingJoin.objects.select_related("entity", "split", "job", "undone_by")[:limit]

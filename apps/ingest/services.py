@@ -4,26 +4,34 @@ catalogue's services (apps.catalog.services), chunk by chunk.
 - The raw file is kept unchanged under settings.VENDORGRAPH_IMPORT_DIR, named by its
   SHA-256, and registered as a Source of type dataset; every entity, name, fact and record
   written cites it with the exact original line as the quote and "line N" as the locator
-  (the citation check re-reads that line of the stored file).
+  (JSON formats: "line N · JSON pointer · release id"); the citation check re-reads the
+  stored file there.
 - Writes go through the catalogue's services (roles, validation, history, outbox), one
-  database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows; a row that the
-  catalogue refuses is rolled back alone (a savepoint) and reported with its line.
+  database transaction per chunk of VENDORGRAPH_IMPORT_CHUNK rows: new and unchanged items
+  through the bulk services (entities_bulk_create, records_bulk_create: one insert per
+  table and chunk, the same rules), the rest one by one; a row that the catalogue refuses
+  is left out alone (a savepoint on the one-row path) and reported with its line and field.
 - Idempotent: items are matched by the dataset's own id (ImportedItem); a row whose line is
   unchanged, or whose mapped values are, writes nothing. Items of the dataset missing from
   a complete newer export get "no longer listed since" (never a delete).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.catalog import services as catalog
@@ -33,15 +41,22 @@ from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, RecordKind, Workflow
 from apps.curation import roles
 from apps.ingest import formats, ftm
-from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MatchCandidate, RefusedRow,
+from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MappingJoin, MatchCandidate, RefusedRow,
                                 TrustedDataset)
+from apps.ops.dbstats import planner_statistics_refresh
+from apps.sync.bulk import rows_insert
 from apps.sync.models import touches_coalesced
+
+log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 # ImportedItem schemas of entities the rows name without an id of their own (a sanction's
 # authority, a country): they are shared by rows, so they are never "no longer listed".
 DERIVED = "~"
+ITEM_COLUMNS = ["dataset", "external_id", "schema", "entity_id", "record_id", "first_job_id", "last_job_id",
+                "line_sha256", "owns_entity"]  # a new ImportedItem's row, for the bulk path
 REFERENT = "~referent"  # another id of an item (FtM `referents`), pointing at the same entity
+JOINED_BY_MAPPING = "exact name (the mapping's match: exact-name)"
 # Identifiers that name one entity in the world: equal values join an imported row to our entity.
 STRONG_IDS = ("leiCode", "wikidataId", "lei", "wikidata")
 
@@ -175,18 +190,101 @@ def import_job_cancel(*, user, job: ImportJob) -> ImportJob:
 
 def import_job_run(*, job: ImportJob) -> ImportJob:
     """Read the stored file and write it into the catalogue. Refuses the file as a whole
-    (status refused, nothing written) when it is not FtM at all."""
-    if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+    (status refused, nothing written) when it is not FtM at all.
+
+    A job another worker is running (its heartbeat is fresh) is left alone: the task may be
+    delivered twice (a broker's redelivery, import_jobs_resume). A job whose worker died
+    resumes after its last committed chunk (ImportJob.checkpoint)."""
+    job.refresh_from_db()
+    resumed = job.status == ImportJob.Status.RUNNING
+    if not _job_claim(job):
         return job
-    if job.status == ImportJob.Status.RUNNING:
-        # A worker died mid-job and the task came back: read the file again from the start.
-        # What the committed chunks wrote is found (ImportedItem.last_job is this job) and
-        # neither written nor counted twice; the lists of this run are rebuilt.
+    if resumed and not job.checkpoint:
+        # A worker died before its first chunk was committed: start again from the top.
         job.refused_rows.all().delete()
         job.dangling_refs.all().delete()
         job.dangling = 0
+    elif resumed:
+        log.warning("import job %s resumes after pass %s, row %s", job.pk, job.checkpoint.get("pass"),
+                    job.checkpoint.get("rows"))
     job.status, job.started_at = ImportJob.Status.RUNNING, job.started_at or timezone.now()
     job.save(update_fields=["status", "started_at"])
+    with _Heartbeat(job):
+        return _job_run(job)
+
+
+def _job_claim(job: ImportJob) -> bool:
+    """Take the job for this worker: queued, or running with a heartbeat older than the lease
+    (its worker died). One UPDATE, so two deliveries of the task cannot both take it."""
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=settings.IMPORT_JOB_LEASE_SECONDS)
+    free = (Q(status=ImportJob.Status.QUEUED)
+            | Q(status=ImportJob.Status.RUNNING) & (Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)))
+    if not ImportJob.objects.filter(pk=job.pk).filter(free).update(status=ImportJob.Status.RUNNING, heartbeat_at=now):
+        job.refresh_from_db()
+        return False
+    job.status, job.heartbeat_at = ImportJob.Status.RUNNING, now
+    return True
+
+
+class _Heartbeat:
+    """Renews the job's heartbeat from a thread of its own while the job runs, so a long
+    stage without chunks (checking a big file, the final pass) does not look like a dead
+    worker. Chunks renew it too, in their own transaction. A heartbeat that cannot be
+    written (SQLite busy with the final pass) is skipped: the next one comes soon."""
+
+    def __init__(self, job: ImportJob):
+        self.job_id = job.pk
+        self.every = max(1.0, settings.IMPORT_JOB_LEASE_SECONDS / 4)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"import-job-{job.pk}-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join(timeout=60)
+
+    def _beat(self):
+        try:
+            # Wait at most a second for a lock: the job's own transaction may hold it.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA busy_timeout = 1000" if connection.vendor == "sqlite"
+                               else "SET lock_timeout = 1000")
+            while not self.stopped.wait(self.every):
+                try:
+                    ImportJob.objects.filter(pk=self.job_id, status__in=[ImportJob.Status.RUNNING,
+                                                                         ImportJob.Status.CANCELLING]
+                                             ).update(heartbeat_at=timezone.now())
+                except Exception as exc:  # noqa: BLE001 - a missed beat only shortens the lease
+                    log.info("import job %s: heartbeat not written: %s", self.job_id, exc)
+        finally:
+            connection.close()
+
+
+def import_jobs_resume() -> list[int]:
+    """Queue again every running job whose worker died (no heartbeat for longer than
+    IMPORT_JOB_LEASE_SECONDS): a killed worker never acknowledges the task, but the broker
+    would give it back only after its visibility timeout. A job left cancelling by a dead
+    worker is cancelled. Returns the ids queued. The beat runs this every
+    IMPORT_JOB_RESUME_SECONDS."""
+    from apps.ingest.tasks import import_job_run_task
+
+    stale = timezone.now() - dt.timedelta(seconds=settings.IMPORT_JOB_LEASE_SECONDS)
+    dead = Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale)
+    ImportJob.objects.filter(dead, status=ImportJob.Status.CANCELLING).update(
+        status=ImportJob.Status.CANCELLED, finished_at=timezone.now())
+    queued = []
+    for pk in ImportJob.objects.filter(dead, status=ImportJob.Status.RUNNING).values_list("pk", flat=True):
+        import_job_run_task.apply_async(args=[pk], retry=False)
+        queued.append(pk)
+        log.warning("import job %s lost its worker: queued again (it resumes after its last chunk)", pk)
+    return queued
+
+
+def _job_run(job: ImportJob) -> ImportJob:
     path = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
     reader = formats.get(job.format)
     try:
@@ -198,9 +296,10 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         return _finish(job, ImportJob.Status.REFUSED, error=message if message.startswith(prefix) else prefix + message)
     total, ids, refused = checked.total, checked.ids, checked.refused
     job.rows_total = total
-    RefusedRow.objects.bulk_create([RefusedRow(job=job, line=row.line, field=row.refusal[0][:200],
-                                               reason=row.refusal[1]) for row in refused])
-    job.rows_refused = job.rows_read = len(refused)
+    if not job.checkpoint:  # else: resumed, and these were written (and counted) by the first run
+        RefusedRow.objects.bulk_create([RefusedRow(job=job, line=row.line, field=row.refusal[0][:200],
+                                                   reason=row.refusal[1]) for row in refused])
+        job.rows_refused = job.rows_read = len(refused)
     job.save()
     try:
         _FtmImport(job, path, ids, reader=reader, options=options, notes=checked.notes).run()
@@ -231,9 +330,16 @@ class _FtmImport:
         self.dataset = job.dataset
         self.chunk = max(1, settings.VENDORGRAPH_IMPORT_CHUNK)
         self.unmapped = ftm.Unmapped()
+        if job.checkpoint:  # resumed: what the committed chunks counted
+            for bucket, counts in (job.unmapped or {}).items():
+                getattr(self.unmapped, bucket, {}).update(counts)
         for note, count in (notes or {}).items():
             self.unmapped.notes[note] = count
-        self.entities: dict[str, Entity] = {}   # ftm id -> our entity (this run)
+        # ftm id -> the pk of our entity (this run): ints, never Entity objects, so a file of
+        # millions of rows keeps a small map; rows needing the entity itself load it.
+        self.entities: dict[str, int] = {}
+        self.refused: list[RefusedRow] = []  # this chunk's, written with it
+        self.links = False  # whether an entity row points at another (addressEntity, ...)
         self.lines: dict[str, tuple[int, str]] = {}  # ftm id -> (line, raw) of entity rows, for link citations
         self.contracts: dict[str, ftm.Row] = {}
         self.unchanged: set[str] = set()
@@ -246,18 +352,26 @@ class _FtmImport:
             licence=job.licence, stored_file=job.stored_file, sha256=job.file_sha256, retrieved_at=job.created_at)
         job.source = self.source
         job.save(update_fields=["source"])
+        started, cpu = time.perf_counter(), time.process_time()
         try:
-            self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
+            self._pass(0, lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
                        self._entity_row)
-            self._pass(lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
-            self._pass(lambda row: row.schema in ftm.ENTITY_SCHEMAS, self._entity_links)
+            self._pass(1, lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
+            if self.links:  # a third reading only when an entity row points at another
+                self._pass(2, self._links_wanted, self._entity_links)
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
+        # Read by ingest_bench: the store phase's wall time and this process's CPU time in it.
+        self.job.phase_seconds = {"store": time.perf_counter() - started, "store_cpu": time.process_time() - cpu}
+        # Outside the final transaction: one search per created entity takes long at scale, and
+        # on SQLite a transaction that long would hold the write lock, so the outbox could not be
+        # delivered meanwhile. Proposing again after a crash proposes nothing twice.
+        if settings.VENDORGRAPH_IMPORT_MATCHES:
+            match_candidates_propose(job=job)
         with transaction.atomic(), touches_coalesced():
             if getattr(self.reader, "COMPLETE_EXPORT", True):
                 self._end_missing()
-            match_candidates_propose(job=job)
             trusted = TrustedDataset.objects.filter(dataset=job.dataset).select_related("trusted_by").first()
             if job.publish:
                 self._publish(self.user)
@@ -266,19 +380,45 @@ class _FtmImport:
             job.unmapped = self.unmapped.as_dict()
             job.rows_read = job.rows_total
             _finish(job, ImportJob.Status.DONE)
+        # An import can multiply the catalogue: the planner needs to know (see apps.ops.dbstats).
+        planner_statistics_refresh()
 
-    def _pass(self, wanted, handle) -> None:
+    def _links_wanted(self, row: ftm.Row) -> bool:
+        return row.schema in ftm.ENTITY_SCHEMAS and any(ftm.is_entity_ref(row.schema, prop) for prop in row.props)
+
+    def _pass(self, index: int, wanted, handle) -> None:
+        """Pass `index` over the file: `handle` each row it wants, chunk by chunk. After a
+        crash the rows before the job's checkpoint are only read (not written again);
+        what the first pass keeps in memory for the later ones is rebuilt from them."""
+        done = self.job.checkpoint or {}
+        skip = (float("inf") if done.get("pass", -1) > index else done.get("rows", 0) if done.get("pass") == index
+                else 0)
+        if skip == float("inf") and index > 0:
+            return
         batch: list[ftm.Row] = []
+        taken = 0
         for row in self.reader.parse(self.path, self.options):
             if row.refusal is None and wanted(row):
+                taken += 1
+                if taken <= skip:
+                    self._remember(row)
+                    continue
                 batch.append(row)
             if len(batch) >= self.chunk:
-                self._chunk(batch, handle)
+                self._chunk(batch, handle, (index, taken))
                 batch = []
         if batch:
-            self._chunk(batch, handle)
+            self._chunk(batch, handle, (index, taken))
 
-    def _chunk(self, batch: list[ftm.Row], handle) -> None:
+    def _remember(self, row: ftm.Row) -> None:
+        """What _entity_row keeps of a row for the later passes (a resumed run skips it)."""
+        if row.schema in ftm.LOOKUP_SCHEMAS:
+            self.contracts[row.id] = row
+        elif row.schema == "Address":
+            self.lines[row.id] = (row.line, row.raw)
+        self.links = self.links or self._links_wanted(row)
+
+    def _chunk(self, batch: list[ftm.Row], handle, position: tuple[int, int] | None = None) -> None:
         job = self.job
         status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
         if status in (ImportJob.Status.CANCELLING, ImportJob.Status.CANCELLED):
@@ -287,6 +427,13 @@ class _FtmImport:
             # The lines just read from this very stored file: the citation check finds them here.
             self.source._line_cache = {row.line: row.raw for row in batch}
             self.source._line_cache.update({line: raw for line, raw in self.lines.values()})
+            self.source._pointer_cache = {row.locator for row in batch if row.locator}
+            # The bulk path takes the rows it can (new and unchanged items, the usual case);
+            # the rest (changed items, joins, derived entities, ...) go one by one below.
+            if handle == self._entity_row:
+                batch = self._entities_bulk(batch)
+            elif handle == self._relation_row:
+                batch = self._records_bulk(batch)
             for row in batch:
                 try:
                     with transaction.atomic():
@@ -295,20 +442,166 @@ class _FtmImport:
                 except (ValidationError, PermissionDenied) as exc:
                     self._refuse(row, exc)
                     job.rows_read += 1
+            RefusedRow.objects.bulk_create(self.refused)
+            self.refused = []
             job.unmapped = self.unmapped.as_dict()
+            if position is not None:
+                job.checkpoint = {"pass": position[0], "rows": position[1]}
+            job.heartbeat_at = timezone.now()
             job.save()
 
     def _refuse(self, row: ftm.Row, exc: Exception) -> None:
         if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
             for name, messages in exc.message_dict.items():
-                RefusedRow.objects.create(job=self.job, line=row.line, field=("" if name == "__all__" else name)[:200],
-                                          reason="; ".join(messages))
+                self.refused.append(RefusedRow(job=self.job, line=row.line,
+                                               field=("" if name == "__all__" else name)[:200], reason="; ".join(messages)))
         else:
-            RefusedRow.objects.create(job=self.job, line=row.line, reason="; ".join(getattr(exc, "messages", [str(exc)])))
+            self.refused.append(RefusedRow(job=self.job, line=row.line,
+                                           reason="; ".join(getattr(exc, "messages", [str(exc)]))))
         self.job.rows_refused += 1
 
+    # -- the bulk path -------------------------------------------------------------------------
+    def _items(self, ids: list[str]) -> dict[str, ImportedItem]:
+        """This dataset's items for the ids of a chunk, in one query."""
+        if not ids:
+            return {}
+        return {item.external_id: item for item in ImportedItem.objects.filter(dataset=self.dataset,
+                                                                                external_id__in=set(ids))}
+
+    def _items_seen(self, items: list[ImportedItem]) -> None:
+        """_seen() of many unchanged items: one statement."""
+        if items:
+            ImportedItem.objects.filter(pk__in=[item.pk for item in items]).update(
+                last_job=self.job, ended_at=None, ended_job=None)
+
+    def _may_join(self, row: ftm.Row) -> bool:
+        """Whether a new entity row may join one we have otherwise than by the dataset's own
+        ids (a strong identifier, a country, an exact name): the one-row path decides."""
+        return (self.join_exact_names or ftm.ENTITY_SCHEMAS[row.schema] == EntityKind.COUNTRY
+                or row.attributes.get("entity_kind") == EntityKind.COUNTRY
+                or any(row.props.get(key) for key in STRONG_IDS))
+
+    def _entities_bulk(self, batch: list[ftm.Row]) -> list[ftm.Row]:
+        """The entity pass for a chunk: new items written in bulk (catalog.entities_bulk_create),
+        unchanged ones counted with one update. Returns the rows left for the one-row path."""
+        job = self.job
+        for row in batch:
+            if row.schema == "Address":
+                self.lines[row.id] = (row.line, row.raw)
+            self.links = self.links or self._links_wanted(row)
+        items = self._items([row.id for row in batch if row.schema in ftm.ENTITY_SCHEMAS])
+        rest, new, seen, unchanged = [], [], set(), []
+        for row in batch:
+            if row.schema not in ftm.ENTITY_SCHEMAS or row.id in seen:
+                rest.append(row)
+                continue
+            seen.add(row.id)
+            item = items.get(row.id)
+            if item is None and not self._may_join(row):
+                new.append(row)
+            elif item is not None and item.entity_id is not None and item.line_sha256 == _row_sha(row):
+                unchanged.append((row, item))
+            else:
+                rest.append(row)
+        # An id (or referent) imported before by any dataset joins that entity: one-row path.
+        keys = {str(key) for row in new for key in (row.id, *(row.data.get("referents") or []))}
+        known = set(ImportedItem.objects.filter(external_id__in=keys).exclude(entity=None)
+                    .values_list("external_id", flat=True)) if keys else set()
+        for row, item in unchanged:
+            self.entities[row.id] = item.entity_id
+            if item.last_job_id != job.pk:  # else: written by this job before a restart
+                self.unchanged.add(row.id)
+                job.entities_unchanged += 1
+            job.rows_read += 1
+        self._items_seen([item for _, item in unchanged])
+        planned = []
+        for row in new:
+            if any(str(key) in known for key in (row.id, *(row.data.get("referents") or []))):
+                rest.append(row)
+                continue
+            kind, name, names, country, identifiers, facts = self._entity_fields(row)
+            planned.append((row, catalog.NewEntity(
+                fields={"kind": kind, "name": name[:500], "country": country, "identifiers": identifiers},
+                names=names, facts=facts, citations=[self._cite(row)])))
+        refused = {id(item): exc for item, exc in catalog.entities_bulk_create(
+            user=self.user, items=[item for _, item in planned])}
+        made, referents = [], []
+        for row, planned_item in planned:
+            job.rows_read += 1
+            if id(planned_item) in refused:
+                self._refuse(row, refused[id(planned_item)])
+                continue
+            entity = planned_item.entity
+            job.entities_created += 1
+            self.entities[row.id] = entity.pk
+            made.append((self.dataset, row.id[:300], row.schema, entity.pk, None, job.pk, job.pk, _row_sha(row), True))
+            # A publisher that re-keys this item later lands on the same entity.
+            referents += [ImportedItem(dataset=self.dataset, external_id=str(referent)[:300], schema=REFERENT,
+                                       entity=entity, first_job=job, last_job=job, line_sha256="")
+                          for referent in row.data.get("referents") or []]
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        ImportedItem.objects.bulk_create(referents, batch_size=1000, ignore_conflicts=True)
+        return _in_order(batch, rest)
+
+    def _records_bulk(self, batch: list[ftm.Row]) -> list[ftm.Row]:
+        """The relations pass for a chunk: new records whose ends are known written in bulk
+        (catalog.records_bulk_create), unchanged ones counted with one update. Returns the
+        rows left for the one-row path (changed items, unresolved ends, awards, other schemas)."""
+        job = self.job
+        mapped = [row for row in batch if row.schema in ftm.RECORD_SCHEMAS and row.schema != "ContractAward"]
+        items = self._items([row.id for row in mapped])
+        refs = {row.first(prop) for row in mapped for prop in self._record_shape(row)[1:3] if prop}
+        refs = [ref for ref in refs if ref and ref not in self.entities]
+        if refs:  # the ends of the chunk's records, in one query
+            self.entities.update(ImportedItem.objects.filter(dataset=self.dataset, external_id__in=refs)
+                                 .exclude(entity=None).values_list("external_id", "entity_id"))
+        rest, planned, seen, unchanged = [], [], set(), []
+        for row in batch:
+            if row.schema not in ftm.RECORD_SCHEMAS or row.schema == "ContractAward" or row.id in seen:
+                rest.append(row)
+                continue
+            seen.add(row.id)
+            item = items.get(row.id)
+            if item is not None:
+                if item.record_id is not None and item.line_sha256 == _row_sha(row):
+                    unchanged.append(item)
+                    if row.schema == "Sanction":
+                        self._authority_or_none(row)  # its authority is listed by this export too
+                else:
+                    rest.append(row)
+                continue
+            kind, subject_prop, object_prop, used = self._record_shape(row)
+            if row.schema != "Sanction":
+                subject = self.entities.get(row.first(subject_prop))
+            else:
+                subject = self._authority_or_none(row)
+            obj = self.entities.get(row.first(object_prop))
+            if subject is None or obj is None:
+                rest.append(row)  # the one-row path reports what is missing
+                continue
+            fields = {"kind": kind, "subject_id": subject, "object_id": obj, **self._record_values(row, used)}
+            planned.append((row, catalog.NewRecord(fields=fields, citations=[self._cite(row)])))
+        for item in unchanged:
+            if item.last_job_id != job.pk:  # else: written by this job before a restart
+                job.records_unchanged += 1
+            job.rows_read += 1
+        self._items_seen(unchanged)
+        refused = {id(item): exc for item, exc in catalog.records_bulk_create(
+            user=self.user, items=[item for _, item in planned])}
+        made = []
+        for row, planned_item in planned:
+            job.rows_read += 1
+            if id(planned_item) in refused:
+                self._refuse(row, refused[id(planned_item)])
+                continue
+            job.records_created += 1
+            made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
+                         _row_sha(row), False))
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        return _in_order(batch, rest)
+
     def _cite(self, row: ftm.Row) -> dict:
-        return {"source": self.source, "quote": row.raw, "locator": f"line {row.line}"}
+        return {"source": self.source, "quote": row.raw, "locator": row.locator or f"line {row.line}"}
 
     def _item(self, external_id: str) -> ImportedItem | None:
         return (ImportedItem.objects.select_related("entity", "record")
@@ -322,10 +615,8 @@ class _FtmImport:
         item.save()
 
     # -- entities ------------------------------------------------------------------------------
-    def _entity_row(self, row: ftm.Row):
-        if row.schema in ftm.LOOKUP_SCHEMAS:
-            self.contracts[row.id] = row
-            return False  # read again (and counted) in the relations pass
+    def _entity_fields(self, row: ftm.Row) -> tuple:
+        """What an entity row says, mapped: (kind, name, names, country, identifiers, facts)."""
         kind = ftm.ENTITY_SCHEMAS[row.schema]
         if row.attributes.get("entity_kind") == EntityKind.COUNTRY:  # a BODS `state`
             kind = EntityKind.COUNTRY
@@ -350,6 +641,13 @@ class _FtmImport:
             facts.extend((prop, value) for value in kept)
             if kept:
                 self.unmapped.count("facts", prop)
+        return kind, name, names, country, identifiers, facts
+
+    def _entity_row(self, row: ftm.Row):
+        if row.schema in ftm.LOOKUP_SCHEMAS:
+            self.contracts[row.id] = row
+            return False  # read again (and counted) in the relations pass
+        kind, name, names, country, identifiers, facts = self._entity_fields(row)
         if row.schema == "Address":
             self.lines[row.id] = (row.line, row.raw)
         item = self._item(row.id)
@@ -361,8 +659,11 @@ class _FtmImport:
                 entity = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
                 how = "iso_code" if entity is not None else ""
             if entity is None and self.join_exact_names:
-                entity = self._exact(kind=kind, name=name)
-                how = "exact name (the mapping's match: exact-name)" if entity is not None else ""
+                entity = self._exact(kind=kind, name=name, country=country)
+                how = JOINED_BY_MAPPING if entity is not None else ""
+                if entity is not None:
+                    mapping_join_record(job=self.job, external_id=row.id, entity=entity, name=name, kind=kind,
+                                        country=country, cite=cite)
             if entity is None:
                 how = ""
                 extra = {"iso_code": row.attributes.get("iso_code", "")} if kind == EntityKind.COUNTRY else {}
@@ -386,7 +687,7 @@ class _FtmImport:
             changed = True
         else:
             entity = item.entity
-            self.entities[row.id] = entity
+            self.entities[row.id] = entity.pk
             if item.line_sha256 == _row_sha(row):
                 if item.last_job_id != self.job.pk:  # else: written by this job before a restart
                     self.unchanged.add(row.id)
@@ -401,7 +702,7 @@ class _FtmImport:
                 catalog.entity_update(user=self.user, entity=entity, **changes)
             changed = bool(changes)
             self._seen(item, row)
-        self.entities[row.id] = entity
+        self.entities[row.id] = entity.pk
         added = catalog.entity_claims_bulk_create(user=self.user, entity=entity, names=names, facts=facts,
                                                   citations=[cite])
         changed = any(added) or changed
@@ -440,7 +741,8 @@ class _FtmImport:
         """References of an entity row (e.g. addressEntity -> a site) become facts naming
         what they point to; one that points outside the file and every earlier import is
         reported as dangling and kept as the bare id."""
-        entity = self.entities.get(row.id)
+        pk = self.entities.get(row.id)
+        entity = None if pk is None or row.id in self.unchanged else Entity.objects.get(pk=pk)
         for prop, values in row.props.items():
             if not ftm.is_entity_ref(row.schema, prop):
                 continue
@@ -461,34 +763,50 @@ class _FtmImport:
                     self._facts(entity, [(f"{prop} (unresolved)", ref)], cites)
         return False
 
-    def _exact(self, *, kind: str, name: str) -> Entity | None:
-        """The one entity of ours of this kind with exactly this name (or alias), if only one."""
+    def _exact(self, *, kind: str, name: str, country: str = "") -> Entity | None:
+        """The one entity of ours of this kind with exactly this name (or alias), if only one,
+        and only when the countries agree (or one side has none)."""
         hits = [h for h in entity_search(q=name, kind=kind, include_unpublished=True, limit=3) if h.score >= 100.5]
         if len(hits) != 1:
             return None
-        return Entity.objects.filter(pk=hits[0].entity_id).first()
+        entity = Entity.objects.filter(pk=hits[0].entity_id).first()
+        if entity is not None and country and entity.country and entity.country != country:
+            return None
+        return entity
 
     def _resolve(self, ref: str) -> Entity | None:
+        pk = self._resolve_pk(ref)
+        return None if pk is None else Entity.objects.filter(pk=pk).first()
+
+    def _resolve_pk(self, ref: str) -> int | None:
         if ref in self.entities:
             return self.entities[ref]
-        item = self._item(ref)
-        if item is not None and item.entity is not None:
-            self.entities[ref] = item.entity
-            return item.entity
-        return None
+        pk = (ImportedItem.objects.filter(dataset=self.dataset, external_id=ref).exclude(entity=None)
+              .values_list("entity_id", flat=True).first())
+        if pk is not None:
+            self.entities[ref] = pk
+        return pk
 
     # -- relationships -------------------------------------------------------------------------
-    def _relation_row(self, row: ftm.Row):
-        if row.schema not in ftm.RECORD_SCHEMAS:
-            return self._unmapped_row(row)
+    def _record_shape(self, row: ftm.Row) -> tuple[str, str, str, set[str]]:
+        """(record kind, subject property, object property, properties those use) of a row."""
         kind, subject_prop, object_prop = ftm.RECORD_SCHEMAS[row.schema]
         used = {object_prop, "proof"}
         if subject_prop:
             used.add(subject_prop)
+        if row.schema == "Sanction":
+            used |= {"authority", "country"}
+        if row.schema == "Payment" and row.props.get("contract"):
+            kind = RecordKind.CONTRACT
+        return kind, subject_prop, object_prop, used
+
+    def _relation_row(self, row: ftm.Row):
+        if row.schema not in ftm.RECORD_SCHEMAS:
+            return self._unmapped_row(row)
+        kind, subject_prop, object_prop, used = self._record_shape(row)
         subject = obj = None
         if row.schema == "Sanction":
             subject = self._authority(row)
-            used |= {"authority", "country"}
         elif row.schema == "ContractAward":
             contract = self.contracts.get(row.first("contract"))
             buyer = contract.first("authority") if contract else ""
@@ -498,8 +816,6 @@ class _FtmImport:
             used.add("contract")
         else:
             subject = self._end(row, subject_prop, row.first(subject_prop))
-        if row.schema == "Payment" and row.props.get("contract"):
-            kind = RecordKind.CONTRACT
         obj = self._end(row, object_prop, row.first(object_prop))
         fields = {"kind": kind, "subject": subject, "object": obj}
         fields.update(self._record_values(row, used))
@@ -544,7 +860,16 @@ class _FtmImport:
         self.job.dangling += 1
         raise ValidationError({prop: f"{ref} is neither in this file nor imported before: left unresolved."})
 
+    def _authority_or_none(self, row: ftm.Row) -> int | None:
+        try:
+            return self._authority_pk(row)
+        except (ValidationError, PermissionDenied):
+            return None  # the one-row path refuses the row, saying why
+
     def _authority(self, row: ftm.Row) -> Entity:
+        return Entity.objects.get(pk=self._authority_pk(row))
+
+    def _authority_pk(self, row: ftm.Row) -> int:
         """A sanction's authority is a name (with the sanction's country), not a reference:
         one public body per (country, name) in the dataset, citing the first line naming it."""
         name = row.first("authority").strip()
@@ -553,7 +878,8 @@ class _FtmImport:
             key = f"{DERIVED}authority:{country}:{normalize_name(name)}"[:300]
             fields = {"kind": EntityKind.PUBLIC_BODY, "name": name[:500], "country": country}
         elif country:
-            existing = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=country).first()
+            existing = Entity.objects.filter(kind=EntityKind.COUNTRY, iso_code=country).values_list(
+                "pk", flat=True).first()
             if existing is not None:
                 return existing
             key = f"{DERIVED}country:{country}"
@@ -563,22 +889,26 @@ class _FtmImport:
         if key in self.entities:
             return self.entities[key]
         item = self._item(key)
-        joined = self._exact(kind=fields["kind"], name=fields["name"]) if self.join_exact_names else None
-        if joined is not None and (item is None or item.entity is None):
+        joined = (self._exact(kind=fields["kind"], name=fields["name"], country=country)
+                  if self.join_exact_names and (item is None or item.entity is None) else None)
+        if joined is not None:
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=joined,
                                 first_job=self.job, owns_entity=False)
             self._seen(item, row)
+            mapping_join_record(job=self.job, external_id=key, entity=joined, name=fields["name"],
+                                kind=fields["kind"], country=country, cite=self._cite(row))
         elif item is None or item.entity is None:
-            entity = catalog.entity_create(user=self.user, **fields)
-            catalog.citation_create(user=self.user, target=entity, **self._cite(row))
+            with transaction.atomic():  # written once, alone: a refusal leaves nothing behind
+                entity = catalog.entity_create(user=self.user, **fields)
+                catalog.citation_create(user=self.user, target=entity, **self._cite(row))
             item = ImportedItem(dataset=self.dataset, external_id=key, schema=DERIVED, entity=entity,
                                 first_job=self.job)
             self._seen(item, row)
             self.job.entities_created += 1
         else:
             self._seen(item)  # named by this export too (and published with its batch)
-        self.entities[key] = item.entity
-        return item.entity
+        self.entities[key] = item.entity_id
+        return item.entity_id
 
     def _record_values(self, row: ftm.Row, used: set[str]) -> dict:
         values = {"title": "", "description": "", "start": "", "end": "", "amount": None, "currency": "",
@@ -757,6 +1087,12 @@ def _try_publish(user, obj) -> int:
         return 1
 
 
+def _in_order(batch: list, some: list) -> list:
+    """`some` rows of `batch`, in the batch's order (a format may order rows by date, not line)."""
+    wanted = {id(row) for row in some}
+    return [row for row in batch if id(row) in wanted]
+
+
 def _differs(current, wanted) -> bool:
     if hasattr(current, "pk") or hasattr(wanted, "pk"):
         return getattr(current, "pk", None) != getattr(wanted, "pk", None)
@@ -784,34 +1120,28 @@ MATCH_CANDIDATES = 5
 
 
 def match_candidates_propose(*, job: ImportJob) -> int:
-    """For each entity this job created, the entities we already had that the one entity
-    search finds by its name (same kind; the same country where both have one), scored by
-    that search. Pairs already judged (here or on the duplicates page) are not proposed
-    again. Returns how many were proposed."""
-    from apps.catalog.selectors.search import entity_search
-    from apps.curation.models import MergeDecision
+    """For each entity this job created, the entities we already had that may be the same:
+    found by the shared blocking of apps.catalog.selectors.matching (the same as the
+    duplicates page: shared name keys, same kind, the country agreeing where both have one,
+    scored by rapidfuzz on the names without their legal forms). Pairs already judged (here
+    or on the duplicates page, or split after a merge) are not proposed again. Returns how
+    many were proposed."""
+    from apps.catalog.selectors.matching import candidates_for
 
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
     # Entities of this same job are not offered to each other: the file's own ids keep them apart.
+    own_items = ImportedItem.objects.filter(first_job=job).exclude(entity=None).values("entity_id")
+    if not Entity.objects.exclude(kind=EntityKind.COUNTRY).exclude(pk__in=own_items).exists():
+        return 0  # nothing of ours to match against (the first import into an empty catalogue)
     own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
     proposed = 0
     for entity in created.iterator():
         if entity.kind in (EntityKind.COUNTRY,):
             continue
-        hits = [h for h in entity_search(q=entity.name, kind=entity.kind, include_unpublished=True,
-                                         limit=MATCH_CANDIDATES * 4)
-                if h.entity_id not in own and h.score >= MATCH_THRESHOLD][:MATCH_CANDIDATES * 2]
-        others = Entity.objects.in_bulk([h.entity_id for h in hits])
-        for hit in hits:
-            other = others.get(hit.entity_id)
-            if other is None or (entity.country and other.country and entity.country != other.country):
-                continue
-            a, b = sorted([str(entity.uuid), str(other.uuid)])
-            if MergeDecision.objects.filter(entity_a=a, entity_b=b).exists():
-                continue
-            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=other,
-                                                           defaults={"job": job, "score": round(hit.score, 1)})
+        for found in candidates_for(entity, exclude_ids=own, threshold=MATCH_THRESHOLD, limit=MATCH_CANDIDATES):
+            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=found.b,
+                                                           defaults={"job": job, "score": found.score})
             proposed += made
     return proposed
 
@@ -832,7 +1162,7 @@ def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -
             if not roles.can_merge(user):
                 raise PermissionDenied("Only admins may merge entities.")
             imported, ours = match.entity, match.candidate
-            ImportedItem.objects.filter(entity=imported).update(entity=ours, owns_entity=False)
+            # The merge moves the dataset's items to ours (and records it, for a split).
             score = f"match score {match.score:.0f}" + (f"; {note}" if note else "")
             catalog.entity_merge(user=user, keep=ours, merge=imported, note=score)
             # The merge deleted the imported entity and with it this row; the judgement is the
@@ -846,3 +1176,67 @@ def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -
         match.status, match.note, match.decided_by, match.decided_at = verdict, note, user, timezone.now()
         match.save()
     return match
+
+
+# --- joins a mapping asked for (match: exact-name) ---------------------------------------
+
+def mapping_join_record(*, job: ImportJob, external_id: str, entity: Entity, name: str, kind: str, country: str,
+                        cite: dict) -> MappingJoin:
+    """Record that an item of a list joined `entity` by its exact name, as its mapping asks:
+    not silent, shown on /curation/matches/, undoable (mapping_join_undo)."""
+    join, _ = MappingJoin.objects.update_or_create(
+        dataset=job.dataset, external_id=external_id[:300],
+        defaults={"job": job, "entity": entity, "imported_name": name[:500], "kind": kind, "country": country,
+                  "quote": cite["quote"], "locator": cite.get("locator", "")[:500],
+                  "status": MappingJoin.Status.JOINED})
+    return join
+
+
+def mapping_join_undo(*, user, join: MappingJoin) -> Entity:
+    """Keep apart what a mapping joined (admins, as merges are): the list's item gets an
+    entity of its own (a draft citing the row that joined), and what the list wrote on ours
+    through it moves there: the records of the list naming ours, the names and facts only
+    the list's files cite. Later imports of the list update that entity; they never join
+    it again (its item is found first). Returns the new entity."""
+    if not roles.can_merge(user):
+        raise PermissionDenied("Only admins may undo a join (as only they merge).")
+    if join.status != MappingJoin.Status.JOINED:
+        raise ValidationError({"join": "This join was already undone."})
+    from apps.catalog.models import Alias, Source
+
+    ours = join.entity
+    with transaction.atomic(), touches_coalesced():
+        extra = {"iso_code": ours.iso_code} if join.kind == EntityKind.COUNTRY else {}
+        apart = catalog.entity_create(user=user, kind=join.kind, name=join.imported_name, country=join.country,
+                                      identifiers={"ftm_id": join.external_id}, **extra)
+        sources = list(Source.objects.filter(pk__in=ImportJob.objects.filter(dataset=join.dataset)
+                                             .exclude(source=None).values("source_id")).order_by("pk"))
+        source = join.job.source if join.job and join.job.source_id else (sources[-1] if sources else None)
+        cite = {"source": source, "quote": join.quote, "locator": join.locator}
+        if source is not None:
+            catalog.citation_create(user=user, target=apart, **cite)
+        ImportedItem.objects.filter(dataset=join.dataset, external_id=join.external_id).update(
+            entity=apart, owns_entity=True)
+        records = Record.objects.filter(pk__in=ImportedItem.objects.filter(dataset=join.dataset)
+                                        .exclude(record=None).values("record_id"))
+        for record in records.filter(subject=ours):
+            catalog.record_update(user=user, record=record, subject=apart)
+        for record in records.filter(object=ours):
+            catalog.record_update(user=user, record=record, object=apart)
+        # Names and facts on ours that only the list's files cite go with it.
+        source_ids = {s.pk for s in sources}
+        names, facts, drop = [], [], []
+        for claim in list(Alias.objects.filter(entity=ours)) + list(Fact.objects.filter(entity=ours)):
+            where = {"field": f"alias:{claim.name}"} if isinstance(claim, Alias) else {"fact": claim}
+            cited = set(Citation.objects.filter(entity=ours, **where).values_list("source_id", flat=True))
+            if cited and cited <= source_ids:
+                (names.append(claim.name) if isinstance(claim, Alias) else facts.append((claim.field, claim.value)))
+                drop.append(claim)
+        if source is not None and (names or facts):
+            catalog.entity_claims_bulk_create(user=user, entity=apart, names=names, facts=facts, citations=[cite])
+        for claim in drop:
+            (catalog.alias_delete if isinstance(claim, Alias) else catalog.fact_delete)(user=user, **{
+                "alias" if isinstance(claim, Alias) else "fact": claim})
+        join.status, join.split, join.undone_by, join.undone_at = MappingJoin.Status.UNDONE, apart, user, timezone.now()
+        join.save()
+    return apart

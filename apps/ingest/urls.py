@@ -13,4 +13,5 @@ urlpatterns = [
     path("imports/<uuid:uuid>/trust/", views.job_trust, name="job_trust"),
     path("matches/", views.matches, name="matches"),
     path("matches/<int:pk>/", views.match_judge, name="match_judge"),
+    path("matches/joins/<int:pk>/undo/", views.mapping_join_undo, name="mapping_join_undo"),
 ]

@@ -13,10 +13,11 @@ from apps.curation.forms import errors_to_form
 from apps.curation.views import curator_required
 from apps.ingest.forms import ImportForm
 from apps.curation import roles
-from apps.ingest.models import ImportJob, MatchCandidate, TrustedDataset
-from apps.ingest.selectors import import_job_batch, match_judged, match_queue
+from apps.ingest.models import ImportJob, MappingJoin, MatchCandidate, TrustedDataset
+from apps.ingest.selectors import import_job_batch, mapping_joins, match_judged, match_queue
 from apps.ingest.services import (ImportRefused, dataset_trust, import_job_cancel, import_job_create,
                                   import_job_publish, match_decide)
+from apps.ingest.services import mapping_join_undo as join_undo
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,11 @@ def job_publish(request, uuid):
 
 @curator_required
 def matches(request):
+    from apps.curation.selectors import merges_splittable
+
     return render(request, "ingest/matches.html", {"pending": match_queue(), "judged": match_judged(),
+                                                   "merges": merges_splittable(),
+                                                   "joins": mapping_joins(),
                                                    "can_merge": roles.can_merge(request.user)})
 
 
@@ -116,6 +121,19 @@ def match_judge(request, pk):
         messages.error(request, "Not done: " + " ".join(getattr(exc, "messages", [str(exc)])))
     else:
         messages.success(request, f"Recorded: {names[0]} / {names[1]}: {MatchCandidate.Status(verdict).label}.")
+    return redirect("ingest:matches")
+
+
+@require_POST
+@curator_required
+def mapping_join_undo(request, pk):
+    join = get_object_or_404(MappingJoin, pk=pk)
+    try:
+        apart = join_undo(user=request.user, join=join)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "Not done: " + " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, f"Kept apart: {apart.name} ({join.dataset}) now has an entity of its own.")
     return redirect("ingest:matches")
 
 

@@ -87,7 +87,8 @@ class SyncedQuerySet(models.QuerySet):
         return rows
 
     def bulk_create(self, *args, **kwargs):
-        raise NotImplementedError("bulk_create bypasses the graph outbox: save objects one by one")
+        raise NotImplementedError("bulk_create bypasses the graph outbox: save objects one by one, "
+                                  "or use apps.sync.services.synced_bulk_create")
 
     def bulk_update(self, *args, **kwargs):
         raise NotImplementedError("bulk_update bypasses the graph outbox: save objects one by one")

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
+from apps.sync.bulk import history_insert, objects_insert, rows_insert
 from apps.sync.models import OutboxEvent
 from graph import sync as graph_sync
 from graph.connection import GraphError, GraphUnavailable
@@ -28,6 +29,52 @@ def outbox_emit(*, aggregate: str, uid: str, op: str, version: int, payload: dic
     event = OutboxEvent.objects.create(aggregate=aggregate, uid=uid, op=op, version=version, payload=payload)
     _nudge_on_commit()
     return event
+
+
+def synced_bulk_create(objs: list, *, user=None, reason: str = "", then=None) -> list:
+    """Insert many new synced objects of one model (entities, or records) in a few statements,
+    with what `save()` writes for each: version 1, a history row ("+", `user`, `reason`) and
+    the outbox upsert carrying the object's graph payload, all in the caller's transaction.
+
+    The caller has validated the objects (the model's rules, see catalog.services). `then(objs)`
+    runs after the insert and before the payloads are read: it writes the rows a payload shows
+    (a record's citations, an entity's names) and may prefetch them onto the objects
+    (`_prefetched_objects_cache`), so computing the payloads costs no query per object."""
+    if not objs:
+        return objs
+    if not connection.in_atomic_block:
+        raise RuntimeError("synced_bulk_create must run inside the transaction that makes the change")
+    model = type(objs[0])
+    for obj in objs:
+        if obj.pk is not None or type(obj) is not model:
+            raise ValueError("synced_bulk_create takes new objects of one model")
+        obj.version = 1
+    # Not SyncedQuerySet.bulk_create: it refuses on purpose (it would bypass the outbox);
+    # this function is the one bulk write that does not.
+    objects_insert(objs)
+    history_insert(objs, user=user, reason=reason)
+    if then is not None:
+        then(objs)
+    outbox_emit_bulk(objs)
+    for obj in objs:  # what `then` prefetched is a snapshot of this write: a later save reads afresh
+        obj.__dict__.pop("_prefetched_objects_cache", None)
+    return objs
+
+
+def outbox_emit_bulk(objs: list) -> int:
+    """The outbox upserts of many saved synced objects (their current version and payload), in
+    one statement. Must run inside the transaction of the change, like outbox_emit."""
+    if not objs:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_emit_bulk must run inside the transaction that makes the change")
+    now = timezone.now()
+    rows = [(obj.graph_aggregate, str(obj.uuid), "upsert", obj.version, obj.graph_payload(), now, 0, "", 0)
+            for obj in objs]
+    rows_insert(OutboxEvent, ["aggregate", "uid", "op", "version", "payload", "created_at", "attempts", "last_error",
+                              "deliveries"], rows)
+    _nudge_on_commit()
+    return len(rows)
 
 
 def _nudge_on_commit() -> None:
@@ -125,9 +172,14 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
     )
     applied = [e for e in newest.values() if outcomes.get(e.uid) == "applied"]
     if applied:
-        # One statement for the batch: CASE id WHEN ... THEN <version before>.
+        # One statement for the batch: CASE WHEN id IN (...) THEN <version before>, one branch
+        # per distinct version (an import's new objects all had 0: one branch, not thousands).
+        by_before: dict[int, list[int]] = {}
+        for e in applied:
+            by_before.setdefault(before[e.uid], []).append(e.id)
         OutboxEvent.objects.filter(id__in=[e.id for e in applied]).update(graph_version_before=Case(
-            *[When(id=e.id, then=Value(before[e.uid])) for e in applied], output_field=PositiveIntegerField()
+            *[When(id__in=ids, then=Value(version)) for version, ids in by_before.items()],
+            output_field=PositiveIntegerField()
         ))
     for event in waiting:
         # An endpoint entity is not in the graph yet: back off and try again.

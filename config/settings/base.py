@@ -312,7 +312,19 @@ LOGGING = {
 VENDORGRAPH_IMPORT_DIR = env_str("VENDORGRAPH_IMPORT_DIR", str(VAR_DIR / "imports"))
 # Largest file the upload page accepts (the command has no limit).
 VENDORGRAPH_IMPORT_UPLOAD_MAX = env_int("VENDORGRAPH_IMPORT_UPLOAD_MAX", 200 * 1024 * 1024)
-# Rows written per database transaction.
-VENDORGRAPH_IMPORT_CHUNK = env_int("VENDORGRAPH_IMPORT_CHUNK", 500)
+# Rows written per database transaction (one bulk insert per table and chunk; a worker killed
+# mid-job loses at most one chunk's work, which it redoes).
+VENDORGRAPH_IMPORT_CHUNK = env_int("VENDORGRAPH_IMPORT_CHUNK", 5000)
+# Whether an import ends by proposing name matches for the entities it created (one search
+# each: off only for a bulk load that a curator will not review pair by pair).
+VENDORGRAPH_IMPORT_MATCHES = env_str("VENDORGRAPH_IMPORT_MATCHES", "1") not in ("0", "false", "no")
+# A running job whose worker has not renewed its heartbeat for this long lost its worker
+# (a crash, kill -9): the beat queues it again, and it resumes after its last committed chunk.
+IMPORT_JOB_LEASE_SECONDS = env_int("IMPORT_JOB_LEASE_SECONDS", 60)
+IMPORT_JOB_RESUME_SECONDS = env_int("IMPORT_JOB_RESUME_SECONDS", 20)
+CELERY_BEAT_SCHEDULE["import-jobs-resume"] = {
+    "task": "apps.ingest.tasks.import_jobs_resume",
+    "schedule": float(IMPORT_JOB_RESUME_SECONDS),
+}
 # Where bin/setup keeps the OCDS and BODS schemas (read offline by the importers).
 VENDORGRAPH_SCHEMA_DIR = env_str("VENDORGRAPH_SCHEMA_DIR", str(BASE_DIR / "var" / "schemas"))

@@ -16,7 +16,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "5"))
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "apps.sync.tasks.outbox_sweep", "schedule": 1.0},
+    "import-jobs-resume": {"task": "apps.ingest.tasks.import_jobs_resume", "schedule": 1.0},
 }
+IMPORT_JOB_LEASE_SECONDS = int(os.environ.get("IMPORT_JOB_LEASE_SECONDS", "60"))
 
 # The Celery worker process must see the test database, so it lives in a file; the
 # worker started by the tests sets VENDORGRAPH_USE_TEST_DB to open that file directly.

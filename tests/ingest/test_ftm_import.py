@@ -279,23 +279,30 @@ def test_a_job_killed_mid_way_resumes_and_writes_nothing_twice(zala_path, run_im
     from apps.ingest import services
 
     settings.VENDORGRAPH_IMPORT_CHUNK = 10
+    settings.IMPORT_JOB_LEASE_SECONDS = 0  # the dead worker's heartbeat is stale at once
     job = services.import_job_create(user=charlie, path=zala_path, dataset="zala")
-    real_chunk, calls = services._FtmImport._chunk, []
+    real_chunk, calls, killed = services._FtmImport._chunk, [], []
 
-    def dying_chunk(self, batch, handle):
-        calls.append(1)
-        if len(calls) == 4:
+    def dying_chunk(self, batch, handle, position=None):
+        calls.append((position[0], [row.line for row in batch]))
+        if len(calls) == 4 and not killed:
+            killed.append(1)
             raise _Killed
-        return real_chunk(self, batch, handle)
+        return real_chunk(self, batch, handle, position)
 
     monkeypatch.setattr(services._FtmImport, "_chunk", dying_chunk)
     with pytest.raises(_Killed):
         services.import_job_run(job=job)
     job.refresh_from_db()
     assert job.status == "running" and 0 < Entity.objects.count() < 47
-    monkeypatch.setattr(services._FtmImport, "_chunk", real_chunk)
+    written_before = {line for _, lines in calls[:3] for line in lines}
+    assert job.checkpoint == {"pass": 0, "rows": len(written_before)}
+    calls.clear()
 
     job = services.import_job_run(job=job)
+
+    # It resumed after the last committed chunk: the lines of those chunks were not handled again.
+    assert calls and not written_before & {line for done, lines in calls if done == 0 for line in lines}
 
     assert job.status == "done" and (job.entities_created, job.records_created) == (47, 58)
     assert (job.entities_unchanged, job.records_unchanged, job.dangling) == (0, 0, 16)

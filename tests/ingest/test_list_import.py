@@ -189,3 +189,57 @@ def test_two_lists_join_one_vendor_only_because_their_mappings_ask_for_exact_nam
 
     assert job.entities_created == 6 and not job.unmapped.get("matched")  # 5 companies + the Congress
     assert Entity.objects.filter(name="Huawei Technologies Company").count() == 2
+
+
+def test_each_join_a_mapping_asks_for_is_recorded_shown_and_undoable(lists, import_list, as_user, charlie, alice):
+    from django.urls import reverse
+
+    from apps.ingest.models import ImportedItem, MappingJoin
+
+    import_list("us_fcc_covered_list")
+    job = import_list("us_ndaa_section_889")
+    huawei = Entity.objects.get(name="Huawei Technologies Company")
+    assert len(_bans(huawei.name)) == 2
+    joins = MappingJoin.objects.filter(job=job)
+    assert sorted(j.imported_name for j in joins) == sorted(
+        ["Huawei Technologies Company", "ZTE Corporation", "Hytera Communications Corporation",
+         "Hangzhou Hikvision Digital Technology Company", "Dahua Technology Company"])
+    page = as_user(alice).get(reverse("ingest:matches")).content.decode()
+    assert "Joined by exact name, from the mapping" in page and "Huawei Technologies Company" in page
+    assert "Undo: keep apart" not in page  # an editor sees the joins; only admins undo them
+
+    join = joins.get(imported_name="Huawei Technologies Company")
+    response = as_user(charlie).post(reverse("ingest:mapping_join_undo", args=[join.pk]))
+
+    assert response.status_code == 302
+    join.refresh_from_db()
+    apart = join.split
+    assert join.status == MappingJoin.Status.UNDONE and apart != huawei and apart.name == huawei.name
+    assert [b.subject.name for b in _bans(huawei.name) if b.object == huawei] == ["Federal Communications Commission"]
+    congress = Record.objects.get(kind="ban", object=apart)
+    assert congress.subject.name == "United States Congress"
+    assert apart.citations.get(field="").quote.startswith("Company,Huawei Technologies Company,")
+    assert apart.fact_set.filter(field="topics", value="debarment").exists()  # what only the list said moved
+    assert not huawei.fact_set.filter(field="topics").exists()
+    assert ImportedItem.objects.get(dataset="us_ndaa_section_889", external_id=join.external_id).entity == apart
+    # A second load of the list keeps them apart.
+    assert not import_list("us_ndaa_section_889").changed_anything
+    assert Record.objects.get(kind="ban", object=apart) == congress
+
+
+def test_a_mapping_joins_no_entity_whose_country_differs(lists, import_list, charlie, tmp_path):
+    from apps.catalog import services as catalog
+    from apps.ingest.models import MappingJoin
+
+    theirs = catalog.entity_create(user=charlie, kind="company", name="ZTE Corporation", country="FR")
+    csv = tmp_path / "us_ndaa_section_889.csv"
+    # Every row given China as its country (the cell is empty in the list).
+    csv.write_text((LISTS / "us_ndaa_section_889.csv").read_text(encoding="utf-8").replace(
+        "United States Congress,,,,,,,https", "United States Congress,,,,,cn,,https"), encoding="utf-8")
+
+    import_list("us_ndaa_section_889", path=csv)
+
+    zte = Entity.objects.filter(name="ZTE Corporation")
+    assert zte.count() == 2 and zte.exclude(pk=theirs.pk).get().country == "CN"
+    assert not MappingJoin.objects.filter(imported_name="ZTE Corporation").exists()
+    assert not Record.objects.filter(kind="ban", object=theirs).exists()

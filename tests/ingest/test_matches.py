@@ -85,3 +85,51 @@ def test_an_editor_may_only_set_a_pair_aside(ours, run_import, tmp_path, as_user
     client.post(reverse("ingest:match_judge", args=[match.pk]), {"verdict": "unsure", "note": "check the LEI"})
     match.refresh_from_db()
     assert (match.status, match.decided_by, match.note) == ("unsure", alice, "check the LEI")
+
+
+def test_the_issue_example_legal_forms_do_not_count_and_different_keeps_the_subsidiary_apart(
+        ours, run_import, tmp_path, as_user, charlie):
+    job = run_import(_file(tmp_path, "nuctech.jsonl", NUCTECH_ROWS), dataset="registry")
+    cn = MatchCandidate.objects.get(entity__name="NUCTECH COMPANY LIMITED")
+    pl = MatchCandidate.objects.get(entity__name="Nuctech Warsaw Company Sp. z o.o.")
+    # Compared on the core name: "NUCTECH COMPANY LIMITED" is "Nuctech", the Polish form does not count.
+    assert (cn.candidate, cn.score) == (ours["nuctech"], 100.0)
+    assert (pl.candidate, pl.score) == (ours["warsaw"], 100.0)
+
+    as_user(charlie).post(reverse("ingest:match_judge", args=[pl.pk]), {"verdict": "different", "note": "subsidiary"})
+
+    rows = [NUCTECH_ROWS[0], dict(NUCTECH_ROWS[1], properties={
+        "name": ["Nuctech Warsaw Company Sp. z o.o.", "NUCTECH WARSAW"], "country": ["pl"]}), NUCTECH_ROWS[2]]
+    again = run_import(_file(tmp_path, "newer.jsonl", rows), dataset="registry")
+    MatchCandidate.objects.filter(status="different").delete()
+    assert match_candidates_propose(job=job) == 0 and match_candidates_propose(job=again) == 0
+    assert not MatchCandidate.objects.filter(entity=pl.entity, candidate=ours["warsaw"]).exists()
+    assert Entity.objects.filter(pk=pl.entity_id).exists() and Entity.objects.filter(pk=ours["warsaw"].pk).exists()
+
+
+def test_a_merge_split_again_hands_the_dataset_back_and_stays_apart(ours, run_import, tmp_path, as_user, charlie):
+    from apps.catalog.services import entity_split
+
+    run_import(_file(tmp_path, "nuctech.jsonl", NUCTECH_ROWS), dataset="registry")
+    match = MatchCandidate.objects.get(candidate=ours["nuctech"])
+    imported_uuid = match.entity.uuid
+    client = as_user(charlie)
+    client.post(reverse("ingest:match_judge", args=[match.pk]), {"verdict": "same"})
+    assert ImportedItem.objects.get(external_id="cn-1").entity_id == ours["nuctech"].pk
+    page = client.get(reverse("ingest:matches")).content.decode()
+    assert "Split again" in page
+
+    restored = entity_split(user=charlie, decision=MergeDecision.objects.get(verdict="same"), note="a reseller")
+
+    assert restored.uuid == imported_uuid and restored.name == "NUCTECH COMPANY LIMITED"
+    item = ImportedItem.objects.get(external_id="cn-1")
+    assert (item.entity_id, item.owns_entity) == (restored.pk, True)
+    assert not ours["nuctech"].aliases.filter(name="NUCTECH COMPANY LIMITED").exists()
+    # A newer export updates the entity split off, never ours, and the pair is not offered again.
+    rows = [dict(NUCTECH_ROWS[0], properties={"name": ["NUCTECH CO., LTD."], "country": ["cn"]}), *NUCTECH_ROWS[1:]]
+    run_import(_file(tmp_path, "newer.jsonl", rows), dataset="registry")
+    restored.refresh_from_db()
+    assert restored.name == "NUCTECH CO., LTD."
+    assert Entity.objects.get(pk=ours["nuctech"].pk).name == "Nuctech"
+    assert not MatchCandidate.objects.filter(entity=restored, candidate=ours["nuctech"], status="pending").exists()
+    assert MergeDecision.objects.get().verdict == "different"

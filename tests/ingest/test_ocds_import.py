@@ -54,24 +54,104 @@ def test_the_record_then_the_award_release_make_one_award_of_179568_mxn(jalisco,
     assert contract.start == "2017-05-16" and contract.amount == 179568 and contract.attributes["status"] == "active"
 
 
-def test_each_record_cites_the_release_and_the_exact_line_of_its_value(jalisco, import_ocds):
+def test_each_record_cites_the_release_the_pointer_and_the_exact_line_of_its_value(jalisco, import_ocds):
+    from apps.catalog.models.sources import parse_locator
+
     import_ocds(RECORD)
     lines = RECORD.read_text(encoding="utf-8").splitlines()
 
     contract = Record.objects.get(attributes__ocds="contract")
     citation = contract.citations.get()
-    assert citation.found and citation.quote == lines[int(citation.locator.removeprefix("line ")) - 1]
+    line, pointer, release = parse_locator(citation.locator)
+    assert citation.found and citation.quote == lines[line - 1]
     assert citation.quote.strip() == '"dateSigned": "2017-05-16T12:00:00Z",'
-    assert contract.attributes["json_pointer"] == "/records/0/compiledRelease/contracts/0/dateSigned"
+    assert pointer == contract.attributes["json_pointer"] == "/records/0/compiledRelease/contracts/0/dateSigned"
+    assert release == contract.attributes["release_id"] == "ocds-xs1qbl-SFIN-03-0007-00-2017-compiled"
+    assert citation.locator == f"line {line} · {pointer} · release {release}"
     award = Record.objects.get(attributes__ocds="award")
     assert award.citations.get().quote.strip() == '"amount": 179568.0,'
+
+
+def test_the_citation_check_rereads_the_stored_file_at_the_pointer_and_fails_once_it_is_tampered(
+        jalisco, import_ocds, settings):
+    from django.core.exceptions import ValidationError
+
+    from apps.catalog.models import Source
+
+    job = import_ocds(RECORD)
+    citation = Record.objects.get(attributes__ocds="award").citations.get()
+    source = Source.objects.get(pk=job.source_id)  # fresh: nothing cached from the import
+    assert source.locate(citation.quote, citation.locator) is not None
+    citation.full_clean()
+
+    stored = Path(settings.VENDORGRAPH_IMPORT_DIR) / job.stored_file
+    original = stored.read_text(encoding="utf-8")
+    # The same line, the same text, but the value now sits under another release id.
+    stored.write_text(original.replace('"id": "ocds-xs1qbl-SFIN-03-0007-00-2017-compiled"', '"id": "forged"'),
+                      encoding="utf-8")
+    assert source.locate(citation.quote, citation.locator) is None
+    with pytest.raises(ValidationError, match="not found at line"):
+        citation.full_clean()
+    # The amount changed where the pointer says.
+    lines = original.split("\n")
+    number = int(citation.locator.split()[1])
+    lines[number - 1] = lines[number - 1].replace("179568.0", "1795680.0")
+    stored.write_text("\n".join(lines), encoding="utf-8")
+    assert source.locate(citation.quote, citation.locator) is None
+    from apps.catalog.services import citations_reverify
+
+    lost = citations_reverify(source=source)
+    assert citation in lost and "no longer found" in Record.objects.get(attributes__ocds="award").flag
+    # A line added above: the quote's text is now one line further down, away from its pointer.
+    stored.write_text(original.replace("{", "{\n", 1), encoding="utf-8")
+    assert source.locate(citation.quote, citation.locator) is None
+    stored.write_text(original, encoding="utf-8")
+    assert source.locate(citation.quote, citation.locator) is not None
+
+
+def test_a_cite_of_a_contract_names_the_dataset_file_hash_retrieval_and_pointer(jalisco, charlie, bob, as_user):
+    from django.urls import reverse
+
+    from apps.ingest.services import import_job_create, import_job_publish, import_job_run
+
+    job = import_job_run(job=import_job_create(user=charlie, path=RECORD, dataset="", fmt="ocds",
+                                               publisher="Gobierno de Jalisco", licence="CC BY 4.0",
+                                               url="https://contratacionesabiertas.jalisco.gob.mx/"))
+    import_job_publish(user=bob, job=job)
+    contract = Record.objects.get(attributes__ocds="contract")
+    text = as_user(None).get(reverse("citations:cite_record", args=[contract.uuid]),
+                             {"format": "text"}).content.decode()
+
+    assert "ocds: jalisco_record_ocds-xs1qbl-SFIN-03-0007-00-2017.json" in text
+    assert "Gobierno de Jalisco" in text and "licence CC BY 4.0" in text and f"SHA-256 {job.file_sha256}" in text
+    assert f"retrieved {job.created_at:%Y-%m-%d}" in text
+    assert ("· /records/0/compiledRelease/contracts/0/dateSigned · release ocds-xs1qbl-SFIN-03-0007-00-2017-compiled"
+            in text)
 
 
 def test_unknown_keys_are_reported_not_fatal(jalisco, import_ocds):
     job = import_ocds(AWARD)
 
     notes = " ".join(job.unmapped["notes"])
-    assert job.status == ImportJob.Status.DONE and "/_id" in notes
+    assert job.status == ImportJob.Status.DONE and "/_id" in notes and "/releases/0/_id" not in notes
+
+
+def test_planning_items_documents_milestones_and_amendments_are_kept_and_listed_as_not_mapped(jalisco, import_ocds):
+    job = import_ocds(RECORD)
+
+    release = json.loads(RECORD.read_text(encoding="utf-8"))["records"][0]["compiledRelease"]
+    contract = Record.objects.get(attributes__ocds="contract")
+    assert contract.attributes["planning/budget"] == release["planning"]["budget"]
+    assert contract.attributes["tender/items"] == release["tender"]["items"]
+    notes = job.unmapped["notes"]
+    assert notes["planning/budget: kept with the contract records, not mapped"] == 1
+    for part in ("tender/items", "award/items", "contract/items"):
+        assert f"{part}: kept with the contract records, not mapped" in notes
+    kept = {k for k in contract.attributes if k.endswith(("/documents", "/milestones", "/amendments"))}
+    source = {f"{stage}/{key}" for stage, obj in (("planning", release["planning"]), ("tender", release["tender"]),
+                                                  ("contract", release["contracts"][0]))
+              for key in ("documents", "milestones", "amendments") if obj.get(key)}
+    assert kept == source  # nothing the release holds of these is dropped
 
 
 def test_a_changed_value_in_a_later_release_makes_a_new_version(jalisco, import_ocds, tmp_path):

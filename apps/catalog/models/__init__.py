@@ -1,6 +1,6 @@
-from .entities import Alias, Entity, Fact, country_name, validate_country_code
+from .entities import Alias, Entity, Fact, NameKey, country_name, validate_country_code
 from .records import Record, validate_currency
 from .sources import Citation, Source
 
-__all__ = ["Alias", "Citation", "Entity", "Fact", "Record", "Source", "country_name", "validate_country_code",
+__all__ = ["Alias", "Citation", "Entity", "Fact", "NameKey", "Record", "Source", "country_name", "validate_country_code",
            "validate_currency"]

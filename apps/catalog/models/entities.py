@@ -97,13 +97,17 @@ class Entity(SyncedModel):
         if errors:
             raise ValidationError(errors)
 
-    def save(self, *args, **kwargs):
+    def normalize(self) -> None:
+        """What every write stores besides the given values (save() and the bulk writes)."""
         self.name = (self.name or "").strip()
         self.name_norm = normalize_name(self.name)
         if self.kind == EntityKind.COUNTRY and self.iso_code:
             self.country = self.iso_code
         if self.iso_code == "":
             self.iso_code = None
+
+    def save(self, *args, **kwargs):
+        self.normalize()
         super().save(*args, **kwargs)
 
     def graph_payload(self) -> dict:
@@ -190,3 +194,24 @@ class Fact(models.Model):
             errors["value"] = "A fact needs a value."
         if errors:
             raise ValidationError(errors)
+
+
+class NameKey(models.Model):
+    """A blocking key of one of an entity's names (apps.catalog.text.name_keys): entities
+    that share a key (and a kind) are compared as possible duplicates; entities that share
+    none never are, so finding candidates is an indexed lookup, not a comparison of every
+    pair. Derived data, kept in step by apps.catalog.signals (and `name_keys_rebuild`)."""
+
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    # For a typo key: the word it was made from. A typo block is worth reading only when it
+    # joins two different words ("nuctech" / "nuotech"); one word's own typo keys are
+    # shared by everything sharing the word, which its word key finds already.
+    head = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "kind", "head", "entity"], name="name_key_block")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.key}"

@@ -5,6 +5,8 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from apps.catalog import dates
@@ -87,7 +89,9 @@ class Record(SyncedModel):
                              help_text="Where it happens: a site or a country.")
     party = models.ForeignKey(Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="records_party", error_messages=_missing,
                               help_text="A third party: a loan's tied supplier, a deployment's operator, ...")
+    # Indexed by a partial index (Meta): nearly every record has no `related` one.
     related = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followups",
+                                db_index=False,
                                 help_text="A record this one follows from: the ban a court case challenged, ...")
     title = models.CharField(max_length=300, blank=True)
     description = models.TextField(blank=True)
@@ -115,6 +119,17 @@ class Record(SyncedModel):
     class Meta:
         ordering = ["start", "id"]
         permissions = [("publish_record", "Can publish and retract records")]
+        indexes = [
+            # The timeline reads records in date order and stops after a page.
+            models.Index(fields=["start", "id"], name="record_start_id"),
+            # The home page and the feeds: the latest published first (see selectors.latest).
+            models.Index(Coalesce("published_at", "updated_at").desc(), F("id").desc(), name="record_published_on"),
+            # The responses shown on every record card (`related_id IN (...)`). Only the few
+            # records that follow another are in it, so the planner's statistics rate it as
+            # selective as it is (a full index of mostly nulls rates as one huge value, and
+            # SQLite then walks the whole table in date order instead).
+            models.Index(fields=["related"], condition=Q(related__isnull=False), name="record_related"),
+        ]
 
     def __str__(self):
         return self.title or f"{self.get_kind_display()}: {self.subject_id} -> {self.object_id}"
@@ -170,7 +185,10 @@ class Record(SyncedModel):
 
     def graph_payload(self) -> dict:
         sources = []
-        if self.pk:
+        cached = getattr(self, "_prefetched_objects_cache", {}).get("citations")
+        if cached is not None:  # a bulk write hands the citations it has just written
+            sources = list({(c.source.uuid, c.source.publisher) for c in cached})
+        elif self.pk:
             sources = list(self.citations.values_list("source__uuid", "source__publisher").distinct())
         return record_graph_payload(
             {f: getattr(self, f) for f in RECORD_PAYLOAD_FIELDS}, s=str(self.subject.uuid), o=str(self.object.uuid),

@@ -81,19 +81,38 @@ class Source(models.Model):
 
     def locate(self, quote: str, locator: str = "") -> int | None:
         """Character offset of `quote` in the text (or, for a stored file and a "line N"
-        locator, in that line), or None when it is not there verbatim."""
+        locator, in that line), or None when it is not there verbatim. A JSON locator
+        ("line N · /json/pointer · release ID") also needs the stored file, re-read, to
+        hold that pointer on that line, inside the release of that id."""
         if not quote:
             return None
         if self.stored_file:
-            line = self.line(_line_number(locator))
+            number, pointer, release = parse_locator(locator)
+            line = self.line(number)
             if line is None:
                 return None
             index = line.find(quote)
-            return None if index < 0 else index
+            if index < 0:
+                return None
+            if pointer is not None and not self.pointer_holds(number, pointer, release):
+                return None
+            return index
         if not self.text:
             return None
         index = self.text.find(quote)
         return None if index < 0 else index
+
+    def pointer_holds(self, number: int, pointer: str, release: str = "") -> bool:
+        """Whether the stored JSON file has `pointer` on line `number` and (when given) an
+        ancestor of it whose `id` is `release`. An import sets `_pointer_cache` with the
+        locators it has just read from this very file."""
+        cache = getattr(self, "_pointer_cache", None)
+        if cache is not None and json_locator(number, pointer, release) in cache:
+            return True
+        from apps.catalog.storedjson import line_at
+
+        found, ids = line_at(Path(settings.VENDORGRAPH_IMPORT_DIR) / self.stored_file, pointer)
+        return found == number and (not release or release in {str(v) for v in ids.values()})
 
     def line(self, number: int | None) -> str | None:
         """Line `number` (from 1) of the stored file, without its line end; None if absent.
@@ -115,12 +134,23 @@ class Source(models.Model):
         return None
 
 
-_LINE = re.compile(r"^line (\d+)$")
+_LINE = re.compile(r"^line (\d+)(?: · (/.*?|#))?(?: · release (.+))?$")
 
 
-def _line_number(locator: str) -> int | None:
+def json_locator(line: int, pointer: str, release_id: str = "") -> str:
+    """"line 57 · /releases/0/awards/0/value/amount · release ID": where a value of a stored
+    JSON file is (its line, its JSON pointer, the id of the OCDS release holding it)."""
+    # The whole document (pointer "") is written "#", as in a URI fragment.
+    return f"line {line} · {pointer or '#'}" + (f" · release {release_id}" if release_id else "")
+
+
+def parse_locator(locator: str) -> tuple[int | None, str | None, str]:
+    """(line, JSON pointer or None, release id or "") of a citation's locator."""
     match = _LINE.match((locator or "").strip())
-    return int(match.group(1)) if match else None
+    if not match:
+        return None, None, ""
+    pointer = match.group(2)
+    return int(match.group(1)), ("" if pointer == "#" else pointer), match.group(3) or ""
 
 
 def stored_file_lines(path: Path):
@@ -149,8 +179,9 @@ class Citation(models.Model):
                              help_text="Which fact it supports: empty for the whole record/entity, "
                                        "'alias:<name>', 'fact:<name>', 'amount', 'start', ...")
     quote = models.TextField()
-    locator = models.CharField(max_length=100, blank=True,
-                               help_text="Where the quote is in a stored file: 'line 12'. Empty for texts.")
+    locator = models.CharField(max_length=500, blank=True,
+                               help_text="Where the quote is in a stored file: 'line 12', or for JSON "
+                                         "'line 12 · /json/pointer · release ID'. Empty for texts.")
     start = models.PositiveIntegerField(null=True, blank=True, editable=False,
                                         help_text="Character offset of the quote in the source text.")
     end = models.PositiveIntegerField(null=True, blank=True, editable=False)
@@ -193,14 +224,19 @@ class Citation(models.Model):
     def save(self, *args, validate: bool = True, **kwargs):
         if validate:
             self.full_clean()
-        position = self.source.locate(self.quote, self.locator)
-        self.start = position
-        self.end = None if position is None else position + len(self.quote)
+        self.place()
         from django.db import transaction
 
         with transaction.atomic():
             super().save(*args, **kwargs)
             self._touch_target()
+
+    def place(self) -> None:
+        """Where the quote stands in its source (start, end; None when not found): what
+        save() and the bulk writes store."""
+        position = self.source.locate(self.quote, self.locator)
+        self.start = position
+        self.end = None if position is None else position + len(self.quote)
 
     def delete(self, *args, **kwargs):
         from django.db import transaction

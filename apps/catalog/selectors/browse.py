@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
+from django.db.models.functions import Lower, RowNumber
 
 from apps.catalog.models import Citation, Entity, Record, Source, country_name
 from apps.catalog.selectors.visibility import (
@@ -33,16 +34,23 @@ ENDED_STATUSES = queries.ENDED_STATUSES
 
 # --- record cards ------------------------------------------------------------------
 
+_SOURCE_BODY = ("source__text", "source__metadata_quotes")
+
+
 def with_sources(qs: QuerySet) -> QuerySet:
     """Everything a record card shows, in three queries for any number of records."""
-    citations = Citation.objects.select_related("source").order_by("source_id", "id")  # grouped by source
+    # A source's text (a whole article or dataset extract) is never shown on a card: leaving
+    # it out keeps a page's payload to what it shows.
+    citations = (Citation.objects.select_related("source").defer(*_SOURCE_BODY)
+                 .order_by("source_id", "id"))  # grouped by source
     # The evidence badge in the card reads `published_followups` (the subject's responses);
     # prefetching it here keeps a page at a fixed number of queries.
     # kind/workflow are compared through Lower() on purpose: as plain equalities SQLite's
     # planner would pick their (unselective) indexes over the related_id one the prefetch needs.
     statements = (public_records().alias(k=Lower("kind"))
                   .filter(k=RecordKind.STATEMENT).select_related("subject", "object")
-                  .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source"))))
+                  .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")
+                                             .defer(*_SOURCE_BODY))))
     return qs.select_related("subject", "object", "site", "party").prefetch_related(
         Prefetch("citations", queryset=citations),
         Prefetch("followups", queryset=statements, to_attr="published_followups"),
@@ -121,32 +129,41 @@ def _group_expression(entity: Entity):
     return Case(*whens, default=Value("statements"))
 
 
-def _entity_records(entity: Entity, as_of: str | None) -> QuerySet:
-    # A UNION of the four foreign-key lookups, not an OR: each arm uses its own index,
-    # where SQLite's planner would otherwise scan the (unselective) workflow index.
+def _naming(entity: Entity, ends=("subject", "object", "site", "party")) -> QuerySet:
+    """The ids of the records naming `entity` by any of `ends`, as a subquery.
+
+    A UNION of the foreign-key lookups, not an OR: each arm uses its own index, where
+    SQLite's planner would otherwise scan a whole table (the records in date order, or
+    every entity) and test each row."""
     plain = Record.objects.order_by()
-    touches = plain.filter(subject=entity).values("pk").union(
-        plain.filter(object=entity).values("pk"), plain.filter(site=entity).values("pk"),
-        plain.filter(party=entity).values("pk"))
-    return (public_records().filter(pk__in=touches).filter(current_on(as_of))
+    arms = [plain.filter(**{end: entity}).values("pk") for end in ends]
+    return arms[0].union(*arms[1:])
+
+
+def _entity_records(entity: Entity, as_of: str | None) -> QuerySet:
+    return (public_records().filter(pk__in=_naming(entity)).filter(current_on(as_of))
             .annotate(group=_group_expression(entity)))
 
 
 def entity_record_groups(entity: Entity, *, as_of: str | None = None, per_group: int = PER_GROUP) -> list[dict]:
     """The entity's records by group, the newest `per_group` of each, with totals.
 
-    One light query lists (id, group) of every visible record, newest first; the shown
-    ones are then fetched with their sources. A fixed number of queries however many
-    records the entity has (the ranking is done here rather than with a window function,
-    whose SQL costs more to build than this costs to run).
+    One query numbers the visible records within each group, newest first, and counts each
+    group (window functions), returning only the shown rows with their group's total; the
+    shown records are then fetched with their sources. So a page costs the same handful of
+    queries and moves `per_group` rows per group to Python, however many records (tens of
+    thousands for the busiest vendors) the entity has; the rest are on the group's pages.
     """
-    rows = _entity_records(entity, as_of).order_by("-start", "-id").values_list("id", "group")
-    totals: dict[str, int] = defaultdict(int)
+    newest = [F("start").desc(), F("id").desc()]
+    rows = (_entity_records(entity, as_of)
+            .annotate(rank=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
+                      total=Window(Count("id"), partition_by=[F("group")]))
+            .filter(rank__lte=per_group).values_list("id", "group", "total"))
+    totals: dict[str, int] = {}
     shown: list[int] = []
-    for record_id, group in rows:
-        totals[group] += 1
-        if totals[group] <= per_group:
-            shown.append(record_id)
+    for record_id, group, total in rows:
+        totals[group] = total
+        shown.append(record_id)
     if not shown:
         return []
     by_group: dict[str, list[Record]] = defaultdict(list)
@@ -277,51 +294,39 @@ def country_entity(iso: str) -> Entity | None:
     return public_entities().filter(kind=EntityKind.COUNTRY, iso_code=iso).first()
 
 
+COUNTRY_VENDORS_SHOWN = 100
+
+
 def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | None = None,
                  per_page: int = 20) -> dict:
-    """What happened in a country: the vendors present there (deployed, contracted, donated),
-    the bans it enacted, its tenders, loans, investigations and court cases."""
+    """What happened in a country: the vendors present there (deployed, contracted, donated;
+    the COUNTRY_VENDORS_SHOWN with the most records, out of `vendor_total`), the bans it
+    enacted, its tenders, loans, investigations and court cases (each section counted in
+    full and paginated). Two Cypher queries that aggregate in Neo4j, one SQL query for the
+    cards of the shown records."""
     pages = pages or {}
-    rows = queries.country_records(iso, as_of=as_of, kinds=["deployment", "donation", "contract", "ban", "loan",
-                                                            "investigation", "court_case"])
-    vendors: dict[str, dict] = {}
-    sections: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        rel, subject, obj = row["rel"], row["subject"], row["object"]
-        kind = rel["kind"]
-        if kind in VENDOR_KINDS:
-            vendor = obj if kind == RecordKind.CONTRACT else subject
-            place = subject if kind == RecordKind.CONTRACT else obj
-            if place.get("country") == iso:
-                entry = vendors.setdefault(vendor["uid"], {"node": vendor, "statuses": set(), "records": 0})
-                status = map_status(rel)
-                if status:
-                    entry["statuses"].add(status)
-                entry["records"] += 1
-        if kind == RecordKind.BAN and subject.get("country") == iso:
-            sections["bans"].append(rel["uid"])
-        elif kind == RecordKind.CONTRACT and subject.get("country") == iso:
-            sections["tenders"].append(rel["uid"])
-        elif kind == RecordKind.LOAN:
-            sections["loans"].append(rel["uid"])
-        elif kind in (RecordKind.INVESTIGATION, RecordKind.COURT_CASE):
-            sections["investigations"].append(rel["uid"])
-    page_objs = {}
-    wanted: list[str] = []
-    for key, _label in COUNTRY_SECTIONS:
-        page_obj = Paginator(sections.get(key, []), per_page).get_page(pages.get(key, 1))
-        page_objs[key] = page_obj
-        wanted.extend(page_obj.object_list)
-    records = records_by_uuid(wanted)
+    vendors = queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN)
+    wanted = {key: max(1, pages.get(key, 1)) for key, _label in COUNTRY_SECTIONS}
+    sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
+                                        offsets={key: (n - 1) * per_page for key, n in wanted.items()})
+    page_objs = {key: Paginator(range(sections.get(key, {}).get("total", 0)), per_page).get_page(wanted[key])
+                 for key in wanted}
+    if any(page_objs[key].number != wanted[key] for key in wanted):  # a page past the end: show the last
+        sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
+                                            offsets={key: page_objs[key].start_index() - 1 if page_objs[key].paginator.count else 0
+                                                     for key in wanted})
+    records = records_by_uuid(uid for section in sections.values() for uid in section["page"])
     out_sections = []
     for key, label in COUNTRY_SECTIONS:
-        page_obj = page_objs[key]
-        out_sections.append({"key": key, "label": label, "page": page_obj, "page_param": f"{key}_page", "total": page_obj.paginator.count,
-                             "records": [records[u] for u in page_obj.object_list if u in records]})
-    vendor_list = sorted(vendors.values(), key=lambda v: (-v["records"], v["node"]["name"] or ""))
-    for v in vendor_list:
-        v["status_labels"] = [MAP_LABELS[s] for s in MAP_STATUSES if s in v["statuses"]]
-    return {"vendors": vendor_list, "sections": out_sections}
+        page_obj, uids = page_objs[key], sections.get(key, {}).get("page", [])
+        out_sections.append({"key": key, "label": label, "page": page_obj, "page_param": f"{key}_page",
+                             "total": page_obj.paginator.count, "records": [records[u] for u in uids if u in records]})
+    vendor_list = []
+    for vendor in vendors["vendors"]:
+        statuses = {map_status({"kind": kind, "status": status}) for kind, status in vendor["statuses"]}
+        vendor_list.append({"node": vendor["node"], "records": vendor["records"],
+                            "status_labels": [MAP_LABELS[s] for s in MAP_STATUSES if s in statuses]})
+    return {"vendors": vendor_list, "vendor_total": vendors["total"], "sections": out_sections}
 
 
 # --- connections and paths -----------------------------------------------------------
@@ -382,18 +387,99 @@ TIMELINE_KINDS = [RecordKind.CONTRACT, RecordKind.BAN, RecordKind.INVESTIGATION,
                   RecordKind.DONATION, RecordKind.COURT_CASE, RecordKind.DEPLOYMENT]
 
 
-def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
-                  page: int = 1, per_page: int = 25):
-    """Dated records of the timeline kinds in date order (oldest first), filtered."""
-    qs = public_records().filter(kind__in=kinds or TIMELINE_KINDS).exclude(start="")
+def _timeline_records(*, vendor: Entity | None, country: str, kinds: list[str] | None) -> QuerySet:
+    qs = public_records().filter(kind__in=kinds or TIMELINE_KINDS)
     if vendor is not None:
-        qs = qs.filter(Q(subject=vendor) | Q(object=vendor) | Q(party=vendor))
+        qs = qs.filter(pk__in=_naming(vendor, ("subject", "object", "party")))
     if country:
         qs = qs.filter(Q(subject__country=country) | Q(object__country=country) | Q(site__country=country))
-    qs = qs.order_by("start", "id")
-    page_obj = Paginator(qs, per_page).get_page(page)
-    page_obj.object_list = list(with_sources(qs)[page_obj.start_index() - 1:page_obj.end_index()]) if page_obj.paginator.count else []
-    return page_obj
+    return qs
+
+
+TIMELINE_COUNT_CAP = 1_000
+
+
+class CappedPage:
+    """One page of a long ordered list whose total is counted only up to `cap` rows.
+
+    Counting every match of the unfiltered timeline (most of the catalogue) would cost more
+    than the page itself; so the page fetches one row more than it shows to know whether a
+    next page exists, and counts at most `cap + 1` rows. `paginator.count` and
+    `paginator.num_pages` are exact up to the cap; beyond it `paginator.capped` is True,
+    `num_pages` None and the pager says "Page N" without a total. Quacks like Django's Page
+    for the shared pager template.
+    """
+
+    def __init__(self, qs: QuerySet, *, number: int, per_page: int, cap: int, fetch=lambda qs: qs):
+        self.number = max(1, number)
+        offset = (self.number - 1) * per_page
+        # The page's ids first (the list's own query, no joins for the planner to start
+        # from), then its rows with whatever `fetch` adds, in the list's order.
+        ids = list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1])
+        if not ids and self.number > 1:  # past the end: the last page, as Paginator.get_page does
+            total = qs.order_by()[:cap + 1].count()
+            last = max(1, -(-min(total, cap) // per_page))
+            self.number, offset = last, (last - 1) * per_page
+            ids = list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1])
+        self.has_next = len(ids) > per_page
+        ids = ids[:per_page]
+        by_id = {row.pk: row for row in fetch(qs.model.objects.filter(pk__in=ids))}
+        self.object_list = [by_id[pk] for pk in ids if pk in by_id]
+        if self.number == 1 and not self.has_next:
+            total = len(self.object_list)  # the whole list is on this page: nothing to count
+        else:
+            total = qs.order_by()[:cap + 1].count()
+        capped = total > cap
+        self.paginator = _CappedPaginator(count=min(total, cap), capped=capped,
+                                          num_pages=None if capped else max(1, -(-total // per_page)))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+@dataclass
+class _CappedPaginator:
+    count: int
+    capped: bool
+    num_pages: int | None
+
+
+def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
+                  page: int = 1, per_page: int = 25) -> CappedPage:
+    """Dated records of the timeline kinds in date order (oldest first), filtered; totals
+    counted up to TIMELINE_COUNT_CAP (see CappedPage)."""
+    kinds = kinds or TIMELINE_KINDS
+    if vendor is None and not country:
+        # Unfiltered: walk the records in date order (index record_start_id) and test each
+        # one's visibility as it comes, stopping after a page. Joined to the entities for the
+        # rule instead, SQLite's planner starts from every published entity and sorts the
+        # whole catalogue before it can show the first page.
+        # (`start > ''` rather than "not empty": a range of the index, skipping the undated.)
+        qs = (Record.objects.filter(kind__in=kinds, start__gt="")
+              .filter(Exists(public_records().filter(pk=OuterRef("pk")))))
+    else:
+        qs = _timeline_records(vendor=vendor, country=country, kinds=kinds).filter(start__gt="")
+    return CappedPage(qs.order_by("start", "id"), number=page, per_page=per_page, cap=TIMELINE_COUNT_CAP,
+                      fetch=with_sources)
+
+
+def timeline_undated(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
+                     limit: int = 50) -> tuple[int, list[Record]]:
+    """(how many, the first `limit`) records of the same filter whose sources give no date
+    (e.g. a restriction list without dates): listed apart, never placed at an invented date."""
+    qs = _timeline_records(vendor=vendor, country=country, kinds=kinds).filter(start="").order_by("kind", "id")
+    count = qs.count()
+    return count, (list(with_sources(qs)[:limit]) if count else [])
 
 
 _ISO2 = re.compile(r"^[A-Z]{2}$")

@@ -3,13 +3,21 @@ country (one Neo4j query, the deployment map's statuses), and what the home page
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from decimal import Decimal, InvalidOperation
+
+from django.core.cache import cache
 
 from apps.catalog.models import country_name
 from apps.catalog.selectors.browse import MAP_LABELS, MAP_STATUSES, map_status
 from apps.catalog.vocab import RecordKind
 from graph import queries
+
+log = logging.getLogger(__name__)
+# A generation's overview is kept this long (a new generation makes it unreachable at once;
+# this only bounds how long an unused one occupies the cache).
+OVERVIEW_CACHE_SECONDS = 3600
 
 SORTS = {"countries": "Countries", "bans": "Bans", "value": "Contract value", "name": "Name"}
 # Statuses shown as columns of the vendors list (the map's, most telling first).
@@ -29,7 +37,32 @@ def vendors_overview(*, as_of: str | None = None) -> dict:
     Each vendor: {node, cells: {iso2: {status, labels, records: [uid]}}, by_status:
     {status: [iso2]}, countries (how many), bans (ban records), values {currency: total}}.
     `map` colours each country by the most telling status of any vendor, its label saying which.
+
+    It reads every vendor's footprint, so it is cached under the graph's generation, which
+    every change of the graph moves on (the change and the bump commit together): a publish
+    or a retraction shows as soon as the graph has it, never a cached state from before.
+    Without the cache (Redis down) it is computed for each request.
     """
+    generation = queries.graph_generation()
+    key = f"vendors-overview:{generation}:{as_of or ''}" if generation else None
+    if key is not None:
+        try:
+            cached = cache.get(key)
+        except Exception as exc:  # noqa: BLE001 - redis-py raises several connection errors
+            log.warning("vendors overview: cache unavailable, computing it: %s", exc)
+            key, cached = None, None
+        if cached is not None:
+            return cached
+    overview = _vendors_overview(as_of=as_of)
+    if key is not None:
+        try:
+            cache.set(key, overview, timeout=OVERVIEW_CACHE_SECONDS)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("vendors overview: could not cache it: %s", exc)
+    return overview
+
+
+def _vendors_overview(*, as_of: str | None) -> dict:
     rows = queries.all_vendor_footprints(as_of=as_of)
     vendors: dict[str, dict] = {}
     currencies: Counter = Counter()

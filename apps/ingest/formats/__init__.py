@@ -75,27 +75,35 @@ def check_rows(rows: Iterable[ftm.Row], *, notes: dict[str, int] | None = None,
     return Checked(total, ids, refused, notes or {})
 
 
-def read_json(path: Path, name: str) -> tuple[object, dict[str, int], list[str]]:
-    """(data, {JSON pointer: line}, the file's lines) of a stored JSON file (OCDS, BODS), so
-    each value can cite the exact line it stands on. A file that is not UTF-8 JSON is
-    refused whole, naming the file."""
+def json_units(path: Path, name: str, is_unit):
+    """The values of a stored JSON file (OCDS, BODS) whose JSON pointer `is_unit` accepts
+    (a release, a statement), each built whole with the line of every pointer in it and the
+    text of its lines, as the file is read: a large file is never held whole (see
+    apps.catalog.storedjson). The last one is the rest of the file (pointer ""). A file
+    that is not UTF-8 JSON is refused whole, naming the file and the line."""
     from apps.catalog.models.sources import stored_file_lines
-    from apps.ingest.formats import jsonpos
+    from apps.catalog.storedjson import JSONError, units
 
     try:
-        text_lines = list(stored_file_lines(path))
+        yield from units(stored_file_lines(path), is_unit)
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise FormatRefused(f"{name}: cannot be read as UTF-8 text: {exc}") from exc
-    try:
-        data, lines = jsonpos.loads("\n".join(text_lines))
-    except jsonpos.JSONError as exc:
+    except JSONError as exc:
         raise FormatRefused(f"{name}: not JSON: {exc}") from exc
-    return data, lines, text_lines
 
 
-def entity_row(line: int, raw: str, data: dict) -> ftm.Row:
-    """A row of the shared writer: one FtM entity, cited by the exact text of `line`."""
-    return ftm.validate_data(ftm.Row(line=line, raw=raw), data)
+def json_locator(line: int, pointer: str, release_id: str = "") -> str:
+    """The locator of a value of a JSON file: its line, its JSON pointer and (OCDS) the id
+    of the release holding it; Source.locate re-reads the stored file there."""
+    from apps.catalog.models.sources import json_locator as make
+
+    return make(line, pointer, release_id)
+
+
+def entity_row(line: int, raw: str, data: dict, locator: str = "") -> ftm.Row:
+    """A row of the shared writer: one FtM entity, cited by the exact text of `line` (and,
+    for JSON formats, `locator`: the line, the JSON pointer and the release id)."""
+    return ftm.validate_data(ftm.Row(line=line, raw=raw, locator=locator), data)
 
 
 def schema_dir() -> Path:

@@ -1,11 +1,13 @@
 """BODS 0.4: person, entity and relationship statements (a JSON array; .gz accepted).
 
 Stages of this format (register, resolve, stage and publish are the shared machinery's):
-- parse: the file is read with the line of every JSON pointer (jsonpos) and validated as a
-  whole with jsonschema against the BODS 0.4 schema kept offline by bin/setup (its five
-  files registered by `$id`; nothing is fetched). A statement the schema refuses is refused
-  with its pointer; the others go in, in `statementDate` order, so a later statement of the
-  same record (recordStatus updated/closed) makes a new version of what the earlier made.
+- parse: the file is read as a stream (apps.catalog.storedjson: ijson, with the line of
+  every JSON pointer), each statement validated as soon as it is read with jsonschema
+  against the BODS 0.4 schema kept offline by bin/setup (its five files registered by
+  `$id`; nothing is fetched) and put aside on disk. A statement the schema refuses is
+  refused with its pointer and line; the others go in, in `statementDate` order, so a later
+  statement of the same record (recordStatus updated/closed) makes a new version of what
+  the earlier made. Each row cites its line with a locator "line N · JSON pointer".
     entity statements   -> companies / organizations; `state` -> a country, `stateBody` ->
                            a public body (so state control shows on the chain)
     person statements   -> people; an anonymous or unknown person keeps its reason as its
@@ -21,12 +23,17 @@ Stages of this format (register, resolve, stage and publish are the shared machi
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+import tempfile
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from apps.catalog import storedjson as jsonpos
+from apps.catalog.storedjson import Unit
 from apps.ingest import ftm
-from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, jsonpos, read_json, schema_dir
+from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, json_locator, json_units, schema_dir
 
 SUFFIX = ".json"
 NEEDS_MAPPING = False
@@ -64,33 +71,56 @@ def _validator():
 
 
 def parse(path: Path, options: dict):
+    """The rows of the file, read as a stream: each statement is validated as soon as it is
+    read and put aside on disk; then they go in by statementDate."""
     name = options.get("file_name") or path.name
-    data, lines, text = read_json(path, name)
-    if not isinstance(data, list) or not all(isinstance(s, dict) and s.get("recordType") for s in data) or not data:
-        raise FormatRefused(f"{name}: not BODS 0.4: the file must be an array of statements "
-                            "(objects with a recordType)")
+    with tempfile.TemporaryDirectory(prefix="vendorgraph-bods-") as folder:
+        db = sqlite3.connect(str(Path(folder) / "statements.sqlite3"))
+        try:
+            db.execute("CREATE TABLE s (idx INTEGER PRIMARY KEY, date TEXT, statement TEXT, lines TEXT, texts TEXT)")
+            # A record's latest statement says what it is (a state, a state body, ...).
+            db.execute("CREATE TABLE kind (record_id TEXT PRIMARY KEY, type TEXT)")
+            yield from _read(path, name, db)
+            for index, statement, lines, texts in db.execute(
+                    "SELECT idx, statement, lines, texts FROM s ORDER BY date, idx"):
+                unit = Unit(f"/{index}", None, json.loads(lines), {int(n): t for n, t in json.loads(texts).items()})
+                yield from _rows(index, json.loads(statement), lambda party: _kind(db, party), unit)
+        finally:
+            db.close()
 
-    def at(pointer: str, fallback: str = "") -> tuple[int, str]:
-        line = lines.get(pointer) or lines.get(fallback) or 1
-        return line, text[line - 1]
 
-    refused: dict[int, tuple[str, str]] = {}
-    for error in _validator().iter_errors(data):
-        path_ = list(error.absolute_path)
-        index = path_[0] if path_ and isinstance(path_[0], int) else None
-        pointer = "".join(f"/{jsonpos.escape(str(p))}" for p in path_)
-        if index is None:
-            raise FormatRefused(f"{name}: not BODS 0.4: {pointer or '/'}: {error.message}")
-        refused.setdefault(index, (pointer, f"not BODS 0.4: {error.message}"))
-    for index, (pointer, why) in sorted(refused.items()):
-        line, raw = at(pointer)
-        yield ftm.Row(line=line, raw=raw, refusal=(pointer, why))
+def _read(path: Path, name: str, db):
+    not_bods = (f"{name}: not BODS 0.4: the file must be an array of statements "
+                "(objects with a recordType)")
+    count = 0
+    for unit in json_units(path, name, lambda pointer: re.fullmatch(r"/\d+", pointer) is not None):
+        if not unit.pointer:  # the rest of the file: an array of what was read
+            if not isinstance(unit.value, list) or not count:
+                raise FormatRefused(not_bods)
+            continue
+        statement, index = unit.value, int(unit.pointer[1:])
+        if not isinstance(statement, dict) or not statement.get("recordType"):
+            raise FormatRefused(not_bods)
+        count += 1
+        # The schema is of an array of statements: each is checked as an array of one.
+        errors = list(_validator().iter_errors([statement]))
+        if errors:
+            error = errors[0]
+            path_ = [index] + list(error.absolute_path)[1:]
+            pointer = "".join(f"/{jsonpos.escape(str(p))}" for p in path_)
+            line, raw = unit.at(pointer)
+            yield ftm.Row(line=line, raw=raw, refusal=(pointer, f"not BODS 0.4: {error.message}"))
+            continue
+        kind = ((statement.get("recordDetails") or {}).get("entityType") or {}).get("type") or ""
+        db.execute("INSERT OR REPLACE INTO kind VALUES (?, ?)", (str(statement["recordId"]), kind))
+        db.execute("INSERT INTO s VALUES (?, ?, ?, ?, ?)",
+                    (index, str(statement.get("statementDate") or ""), json.dumps(statement),
+                     json.dumps(unit.lines), json.dumps({n: unit.texts.get(n, "") for n in set(unit.lines.values())})))
 
-    good = [(i, s) for i, s in enumerate(data) if i not in refused]
-    kinds = {s["recordId"]: s for _, s in good}  # a record's latest statement says what it is
-    ordered = sorted(good, key=lambda item: (str(item[1].get("statementDate") or ""), item[0]))
-    for index, statement in ordered:
-        yield from _rows(index, statement, kinds, at)
+
+def _kind(db, record_id) -> str:
+    found = db.execute("SELECT type FROM kind WHERE record_id = ?", (str(record_id),)).fetchone()
+    return found[0] if found else ""
 
 
 def _entity_schema(statement: dict) -> tuple[str, dict]:
@@ -107,7 +137,14 @@ def _entity_schema(statement: dict) -> tuple[str, dict]:
     return "LegalEntity", {}
 
 
-def _rows(index: int, statement: dict, kinds: dict, at):
+def _rows(index: int, statement: dict, kind_of, unit: Unit):
+    def at(pointer: str, fallback: str) -> tuple[int, str, str]:
+        """(line, its text, the locator) of `pointer`, or of `fallback` when the statement
+        has no such value."""
+        pointer = pointer if pointer in unit.lines else fallback
+        line, raw = unit.at(pointer)
+        return line, raw, json_locator(line, pointer)
+
     base = f"/{index}"
     details = statement.get("recordDetails") or {}
     record_id = statement["recordId"]
@@ -147,9 +184,9 @@ def _rows(index: int, statement: dict, kinds: dict, at):
                                                                       else identifier["id"])
             if extra.get("entity_kind") == "country" and code:
                 extra["iso_code"] = code.upper()
-        line, raw = at(pointer, base)
+        line, raw, locator = at(pointer, base)
         row = entity_row(line, raw, {"id": record_id, "schema": schema,
-                                     "properties": {k: v for k, v in props.items() if v}})
+                                     "properties": {k: v for k, v in props.items() if v}}, locator)
         row.attributes = {**common, **extra}
         yield row
         return
@@ -160,14 +197,13 @@ def _rows(index: int, statement: dict, kinds: dict, at):
         text = f"unknown person: {party.get('reason') or 'unspecified'}"
         if party.get("description"):
             text += f" — {party['description']}"
-        line, raw = at(f"{base}/recordDetails/interestedParty/reason", base)
+        line, raw, locator = at(f"{base}/recordDetails/interestedParty/reason", base)
         row = entity_row(line, raw, {"id": record_id, "schema": "Note",
-                                     "properties": {"entity": [subject], "description": [text]}})
+                                     "properties": {"entity": [subject], "description": [text]}}, locator)
         row.attributes = {**common, "fact_field": "beneficial owner", "fact_text": text}
         yield row
         return
-    party_kind = kinds.get(party) or {}
-    state = ((party_kind.get("recordDetails") or {}).get("entityType") or {}).get("type") in ("state", "stateBody")
+    state = kind_of(party) in ("state", "stateBody")
     for i, interest in enumerate(details.get("interests") or [{}]):
         here = f"{base}/recordDetails/interests/{i}"
         kind = interest.get("type") or "unknownInterest"
@@ -198,10 +234,10 @@ def _rows(index: int, statement: dict, kinds: dict, at):
         if state:
             attributes["state_control"] = True
         pointer = f"{here}/share" if interest.get("share") else f"{here}/type"
-        line, raw = at(pointer, here)
+        line, raw, locator = at(pointer, here)
         row = entity_row(line, raw, {"id": f"{record_id}/{i}", "schema": schema,
                                      "properties": {k: [v for v in vs if v] for k, vs in props.items()
-                                                    if any(vs)}})
+                                                    if any(vs)}}, locator)
         row.attributes = attributes
         yield row
 

@@ -1,7 +1,8 @@
 """CSV lists with a mapping file (YAML), modelled on followthemoney's mapping format.
 
     columns: [name, start-date]        # optional: columns the file must have besides those read
-    match: exact-name                  # optional: join an entity to one of ours with exactly its name and kind
+    match: exact-name                  # optional: join an entity to the one of ours with exactly its name, the
+                                       # same kind and an agreeing country; recorded, undoable (MappingJoin)
     entities:
       vendor:                          # a name of our own, referred to by other entries
         schema: Company                # a FollowTheMoney schema

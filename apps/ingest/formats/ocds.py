@@ -1,28 +1,36 @@
 """OCDS 1.1: release packages, record packages, bare releases (one or a list).
 
 Stages of this format (register, resolve, stage and publish are the shared machinery's):
-- parse: the JSON is read with the line of every JSON pointer (jsonpos); each release is
-  validated with jsonschema against the OCDS 1.1 release schema kept offline by bin/setup
-  (no URL is ever fetched: not the schema's, not an extension's); the releases of one
-  `ocid` are compiled with ocdsmerge (a record package's compiledRelease is used when its
-  releases are only linked). Then, from the compiled release:
+- parse: the file is read as a stream (apps.catalog.storedjson: ijson, with the line of
+  every JSON pointer); each release is validated as soon as it is read, with jsonschema
+  against the OCDS 1.1 release schema kept offline by bin/setup (no URL is ever fetched:
+  not the schema's, not an extension's), and put aside on disk by ocid; then the releases
+  of each `ocid` are compiled with ocdsmerge (a record package's compiledRelease is used
+  when its releases are only linked). From the compiled release:
     parties -> entities by role (buyer, procuringEntity, payer -> public body; supplier,
                tenderer, payee -> company), their OCDS identifier a strong id;
     tender  -> the contract the awards belong to (buyer, title, procedure);
     awards and contracts -> contract records, one per supplier (value, currency, date,
-               status, procedure), citing the release id, the JSON pointer and the exact
-               line holding the value.
-- check: counts, ids, refused releases (with their pointer); keys the schema does not know
-  (such as a database `_id`) are noted with their pointer, never fatal.
+               status, procedure), citing the exact line holding the value with a locator
+               "line N · JSON pointer · release id" that the citation check re-reads;
+    planning budget, items, documents, milestones, amendments -> kept as they are in the
+               contract records' attributes ("planning/budget", "tender/items",
+               "award/documents", ...) and listed in the summary as not mapped.
+- check: counts, ids, refused releases (with their pointer and line); keys the schema does
+  not know (such as a database `_id`) are noted with their pointer, never fatal.
 """
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from apps.catalog import storedjson as jsonpos
 from apps.ingest import ftm
-from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, jsonpos, read_json, schema_dir
+from apps.ingest.formats import Checked, FormatRefused, check_rows, entity_row, json_locator, json_units, schema_dir
 
 SUFFIX = ".json"
 NEEDS_MAPPING = False
@@ -62,37 +70,54 @@ def _merger():
     return ocdsmerge.Merger(schema=release_schema())
 
 
-def releases_of(data, name: str) -> tuple[dict[str, list[tuple[dict, str]]], dict[str, tuple[dict, str]], list[str]]:
-    """({ocid: [(release, pointer)]}, {ocid: (compiledRelease, pointer)} for linked-only
-    records, notes). Refuses a file that is none of OCDS's shapes."""
-    by_ocid: dict[str, list[tuple[dict, str]]] = {}
-    compiled: dict[str, tuple[dict, str]] = {}
-    notes: list[str] = []
-    if isinstance(data, dict) and isinstance(data.get("records"), list):
-        notes += [f"/{k}" for k in data if k not in PACKAGE_KEYS]
-        for i, record in enumerate(data["records"]):
-            if not isinstance(record, dict) or not record.get("ocid"):
-                raise FormatRefused(f"{name}: /records/{i}: a record needs its ocid")
-            notes += [f"/records/{i}/{k}" for k in record if k not in RECORD_KEYS]
-            embedded = [(r, f"/records/{i}/releases/{j}") for j, r in enumerate(record.get("releases") or [])
-                        if isinstance(r, dict) and r.get("ocid")]
-            if embedded:
-                by_ocid.setdefault(record["ocid"], []).extend(embedded)
-            elif isinstance(record.get("compiledRelease"), dict):
-                compiled[record["ocid"]] = (record["compiledRelease"], f"/records/{i}/compiledRelease")
-    elif isinstance(data, dict) and isinstance(data.get("releases"), list):
-        notes += [f"/{k}" for k in data if k not in PACKAGE_KEYS]
-        for i, release in enumerate(data["releases"]):
-            by_ocid.setdefault((release or {}).get("ocid") or "", []).append((release, f"/releases/{i}"))
-    elif isinstance(data, dict) and data.get("ocid"):
-        by_ocid[data["ocid"]] = [(data, "")]
-    elif isinstance(data, list) and data and all(isinstance(r, dict) and r.get("ocid") for r in data):
-        for i, release in enumerate(data):
-            by_ocid.setdefault(release["ocid"], []).append((release, f"/{i}"))
-    else:
-        raise FormatRefused(f"{name}: not OCDS: neither a release package, a record package nor a release "
-                            "(no 'releases', 'records' or 'ocid')")
-    return by_ocid, compiled, notes
+# The values built whole while the file is read: a release of a package (or of a bare list),
+# a record of a record package. Nothing larger is ever held.
+UNIT = re.compile(r"/(?:releases|records)/\d+|/\d+")
+# Parts of a release with no noun of ours, kept with each contract record as attributes named by
+# their place ("tender/items", "contract/implementation") and listed in the summary as not mapped.
+KEPT_PARTS = ("budget", "items", "documents", "milestones", "amendments", "implementation", "relatedProcesses")
+
+
+class Report:
+    """What a read of the file observed besides its rows: unknown keys (pointers) and the
+    OCDS parts kept as attributes rather than mapped ({part: count})."""
+
+    def __init__(self):
+        self.unknown: list[str] = []
+        self.kept: dict[str, int] = {}
+
+
+class _Spill:
+    """Releases on disk (a temporary SQLite file) by ocid, so that the releases of one
+    process are compiled together without holding the file's releases in memory."""
+
+    def __init__(self, folder: str):
+        self.db = sqlite3.connect(str(Path(folder) / "releases.sqlite3"))
+        self.db.execute("CREATE TABLE r (seq INTEGER PRIMARY KEY, ocid TEXT, compiled INTEGER, pointer TEXT, "
+                        "release TEXT, lines TEXT, texts TEXT)")
+        self.db.execute("CREATE INDEX r_ocid ON r (ocid, seq)")
+
+    def add(self, ocid: str, release: dict, pointer: str, unit, *, compiled: bool = False) -> None:
+        lines = {p: n for p, n in unit.lines.items() if p == pointer or p.startswith(pointer + "/")}
+        texts = {n: unit.texts.get(n, "") for n in set(lines.values())}
+        self.db.execute("INSERT INTO r (ocid, compiled, pointer, release, lines, texts) VALUES (?, ?, ?, ?, ?, ?)",
+                        (ocid, int(compiled), pointer, json.dumps(release), json.dumps(lines), json.dumps(texts)))
+
+    def groups(self, *, compiled: bool):
+        ocids = [o for (o,) in self.db.execute(
+            "SELECT ocid FROM r WHERE compiled = ? GROUP BY ocid ORDER BY MIN(seq)", (int(compiled),))]
+        for ocid in ocids:
+            releases, lines, texts = [], {}, {}
+            for pointer, release, line_map, text_map in self.db.execute(
+                    "SELECT pointer, release, lines, texts FROM r WHERE ocid = ? AND compiled = ? ORDER BY seq",
+                    (ocid, int(compiled))):
+                releases.append((json.loads(release), pointer))
+                lines.update(json.loads(line_map))
+                texts.update({int(n): t for n, t in json.loads(text_map).items()})
+            yield ocid, releases, lines, texts
+
+    def close(self):
+        self.db.close()
 
 
 def _unknown_keys(value, schema: dict, pointer: str, out: list[str], root: dict) -> None:
@@ -110,45 +135,93 @@ def _unknown_keys(value, schema: dict, pointer: str, out: list[str], root: dict)
             _unknown_keys(item, schema["items"], f"{pointer}/{i}", out, root)
 
 
-def parse(path: Path, options: dict, *, notes: list[str] | None = None):
+def parse(path: Path, options: dict, *, report: Report | None = None):
+    """The rows of the file, read as a stream: each release is validated as soon as it is
+    read and put aside on disk by ocid; then the releases of each ocid are compiled."""
     name = options.get("file_name") or path.name
-    data, lines, text = read_json(path, name)
-    by_ocid, compiled_only, found = releases_of(data, name)
-    if notes is not None:
-        notes.extend(found)
+    report = report if report is not None else Report()
+    with tempfile.TemporaryDirectory(prefix="vendorgraph-ocds-") as folder:
+        spill = _Spill(folder)
+        try:
+            yield from _read(path, name, spill, report)
+            yield from _compile(spill, report)
+        finally:
+            spill.close()
 
+
+def _read(path: Path, name: str, spill: _Spill, report: Report):
+    shape = set()
+    for unit in json_units(path, name, lambda pointer: UNIT.fullmatch(pointer) is not None):
+        value, pointer = unit.value, unit.pointer
+        if pointer.startswith("/records/"):
+            shape.add("records")
+            if not isinstance(value, dict) or not value.get("ocid"):
+                raise FormatRefused(f"{name}: {pointer}: a record needs its ocid")
+            report.unknown += [f"{pointer}/{jsonpos.escape(k)}" for k in value if k not in RECORD_KEYS]
+            embedded = [(r, f"{pointer}/releases/{j}") for j, r in enumerate(value.get("releases") or [])
+                        if isinstance(r, dict) and r.get("ocid")]
+            for release, where in embedded:
+                yield from _take(release, where, unit, spill, report)
+            if not embedded and isinstance(value.get("compiledRelease"), dict):
+                spill.add(value["ocid"], value["compiledRelease"], f"{pointer}/compiledRelease", unit, compiled=True)
+        elif pointer.startswith("/releases/"):
+            shape.add("releases")
+            yield from _take(value if isinstance(value, dict) else {}, pointer, unit, spill, report)
+        elif pointer:  # an item of a bare list of releases
+            shape.add("list")
+            if not isinstance(value, dict) or not value.get("ocid"):
+                raise FormatRefused(f"{name}: not OCDS: {pointer} is not a release (no 'ocid')")
+            yield from _take(value, pointer, unit, spill, report)
+        else:  # the rest of the file: a package's metadata, or a bare release
+            root = value
+            if isinstance(root, dict) and ("records" in shape or isinstance(root.get("records"), list)
+                                           or "releases" in shape or isinstance(root.get("releases"), list)):
+                report.unknown += [f"/{jsonpos.escape(k)}" for k in root if k not in PACKAGE_KEYS]
+            elif isinstance(root, dict) and root.get("ocid"):
+                yield from _take(root, "", unit, spill, report)
+            elif not (isinstance(root, list) and root and "list" in shape):
+                raise FormatRefused(f"{name}: not OCDS: neither a release package, a record package nor a release "
+                                    "(no 'releases', 'records' or 'ocid')")
+
+
+def _take(release: dict, pointer: str, unit, spill: _Spill, report: Report):
+    """Validate one release (refused rows name its pointer and line) and put it aside."""
+    ocid = release.get("ocid") or ""
+    if not ocid:
+        line, raw = unit.at(pointer)
+        yield ftm.Row(line=line, raw=raw, refusal=(pointer or "/", "a release needs its ocid"))
+        return
+    errors = sorted(_validator().iter_errors(release), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = pointer + "".join(f"/{jsonpos.escape(str(p))}" for p in error.absolute_path)
+        line, raw = unit.at(where, pointer)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        yield ftm.Row(line=line, raw=raw, refusal=(where or "/", f"not OCDS 1.1: {error.message}{more}"))
+        return
+    schema = release_schema()
+    _unknown_keys(release, schema, pointer, report.unknown, schema)
+    spill.add(ocid, release, pointer, unit)
+
+
+def _compile(spill: _Spill, report: Report):
+    for ocid, releases, lines, texts in spill.groups(compiled=False):
+        row_at = _row_at(lines, texts)
+        ordered = sorted(releases, key=lambda rp: str(rp[0].get("date") or ""))
+        compiled = _merger().create_compiled_release([r for r, _ in ordered])
+        yield from _rows(ocid, compiled, list(reversed(ordered)), row_at, report)
+    for ocid, releases, lines, texts in spill.groups(compiled=True):
+        for release, pointer in releases:
+            report.unknown.append(f"{pointer}: linked releases not followed; the compiled release is imported")
+            yield from _rows(ocid, release, [(release, pointer)], _row_at(lines, texts), report)
+
+
+def _row_at(lines: dict[str, int], texts: dict[int, str]):
     def row_at(pointer: str) -> tuple[int, str]:
         line = lines.get(pointer) or 1
-        return line, text[line - 1]
+        return line, texts.get(line, "")
 
-    schema = release_schema()
-    for ocid, releases in by_ocid.items():
-        good = []
-        for release, pointer in releases:
-            errors = sorted(_validator().iter_errors(release), key=lambda e: list(e.absolute_path))
-            if not ocid:
-                line, raw = row_at(pointer)
-                yield ftm.Row(line=line, raw=raw, refusal=(pointer or "/", "a release needs its ocid"))
-                continue
-            if errors:
-                error = errors[0]
-                where = pointer + "".join(f"/{jsonpos.escape(str(p))}" for p in error.absolute_path)
-                line, raw = row_at(where)
-                more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-                yield ftm.Row(line=line, raw=raw, refusal=(where or "/", f"not OCDS 1.1: {error.message}{more}"))
-                continue
-            if notes is not None:
-                _unknown_keys(release, schema, pointer, notes, schema)
-            good.append((release, pointer))
-        if not good:
-            continue
-        ordered = sorted(good, key=lambda rp: str(rp[0].get("date") or ""))
-        compiled = _merger().create_compiled_release([r for r, _ in ordered])
-        yield from _rows(ocid, compiled, list(reversed(ordered)), row_at)
-    for ocid, (release, pointer) in compiled_only.items():
-        if notes is not None:
-            notes.append(f"{pointer}: linked releases not followed; the compiled release is imported")
-        yield from _rows(ocid, release, [(release, pointer)], row_at)
+    return row_at
 
 
 def _origin(latest_first, array: str, item_id, leaf: tuple[str, ...], row_at) -> tuple[str, str, int, str]:
@@ -183,7 +256,7 @@ def _date(value) -> list[str]:
     return [str(value)[:10]] if value else []
 
 
-def _rows(ocid: str, release: dict, latest_first, row_at):
+def _rows(ocid: str, release: dict, latest_first, row_at, report: Report):
     parties = {str(p.get("id")): p for p in release.get("parties") or [] if isinstance(p, dict) and p.get("id")}
     buyer = (release.get("buyer") or {}).get("id") or next(
         (pid for pid, p in parties.items() if "buyer" in (p.get("roles") or [])), None)
@@ -205,7 +278,8 @@ def _rows(ocid: str, release: dict, latest_first, row_at):
         if country:
             props["country"] = [country]
         release_id, pointer, line, raw = _origin(latest_first, "parties", pid, ("name",), row_at)
-        row = entity_row(line, raw, {"id": external, "schema": schema, "properties": props})
+        row = entity_row(line, raw, {"id": external, "schema": schema, "properties": props},
+                         json_locator(line, pointer, release_id))
         row.attributes = {"ocds": "party", "ocid": ocid, "release_id": release_id, "json_pointer": pointer,
                           "roles": sorted(roles)}
         yield row
@@ -217,8 +291,12 @@ def _rows(ocid: str, release: dict, latest_first, row_at):
         props = {"authority": [party_ids[str(buyer)]], "title": [tender.get("title") or ocid]}
         if procedure:
             props["procedure"] = [procedure]
-        line, raw = row_at(latest_first[0][1] + "/tender" if tender else latest_first[0][1])
-        yield entity_row(line, raw, {"id": contract_id, "schema": "Contract", "properties": props})
+        latest, where = latest_first[0][0], latest_first[0][1] + ("/tender" if tender else "")
+        line, raw = row_at(where)
+        yield entity_row(line, raw, {"id": contract_id, "schema": "Contract", "properties": props},
+                         json_locator(line, where, str(latest.get("id") or "")))
+    process = _kept(release, ("planning", "tender"), report)
+    made = 0
     awards = {str(a.get("id")): a for a in release.get("awards") or [] if isinstance(a, dict)}
     for kind, objects in (("award", awards.values()), ("contract", release.get("contracts") or [])):
         for obj in objects:
@@ -228,6 +306,7 @@ def _rows(ocid: str, release: dict, latest_first, row_at):
             leaf = ("dateSigned", "value/amount", "id") if kind == "contract" else ("value/amount", "date", "id")
             release_id, pointer, line, raw = _origin(latest_first, f"{kind}s", obj["id"], leaf, row_at)
             value = obj.get("value") or {}
+            own = _kept(obj, (kind,), report)
             for supplier in suppliers:
                 sid = str((supplier or {}).get("id"))
                 if sid not in party_ids:
@@ -248,10 +327,37 @@ def _rows(ocid: str, release: dict, latest_first, row_at):
                 props["recordId"] = [release_id]
                 props = {k: v for k, v in props.items() if v}
                 row = entity_row(line, raw, {"id": f"{ocid}/{kind}/{obj['id']}/{sid}", "schema": "ContractAward",
-                                             "properties": props})
+                                             "properties": props}, json_locator(line, pointer, release_id))
                 row.attributes = {"ocds": kind, "ocid": ocid, "release_id": release_id, "json_pointer": pointer,
-                                  **({"procedure": procedure} if procedure else {})}
+                                  **({"procedure": procedure} if procedure else {}), **process, **own}
+                made += 1
                 yield row
+    if not made:
+        # A planning or tender stage without an award naming a supplier of the file: no
+        # contract record of ours can say it (a record joins a buyer and a supplier).
+        report.kept["processes without an award or contract to a supplier (not imported)"] = \
+            report.kept.get("processes without an award or contract to a supplier (not imported)", 0) + 1
+
+
+def _kept(obj: dict, path: tuple[str, ...], report: Report) -> dict:
+    """The parts of `obj` with no noun of ours (planning budget, items, documents,
+    milestones, amendments), kept as they are, as record attributes named by their place
+    (e.g. "tender/items"), each counted in the summary as not mapped."""
+    kept = {}
+    if path == ("planning", "tender"):
+        for stage in path:
+            part = obj.get(stage)
+            if isinstance(part, dict):
+                kept.update(_kept(part, (stage,), report))
+        return kept
+    for key in KEPT_PARTS:
+        value = obj.get(key)
+        if value in (None, [], {}, ""):
+            continue
+        name = f"{path[0]}/{key}"
+        kept[name] = value
+        report.kept[name] = report.kept.get(name, 0) + 1
+    return kept
 
 
 def _amount(value) -> str:
@@ -260,9 +366,13 @@ def _amount(value) -> str:
 
 
 def check(path: Path, options: dict) -> Checked:
-    notes: list[str] = []
-    checked = check_rows(parse(path, options, notes=notes))
+    report = Report()
+    checked = check_rows(parse(path, options, report=report))
+    notes = report.unknown
     if notes:
         shown = ", ".join(notes[:5]) + (f", … ({len(notes) - 5} more)" if len(notes) > 5 else "")
         checked.notes[f"unknown keys kept aside: {shown}"] = len(notes)
+    for part, count in sorted(report.kept.items()):
+        label = part if part.startswith("processes") else f"{part}: kept with the contract records, not mapped"
+        checked.notes[label] = count
     return checked

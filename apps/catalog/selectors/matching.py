@@ -1,0 +1,210 @@
+"""The one home of "might these two entities be the same?": blocking and scoring, shared by
+import matching (apps.ingest.services.match_candidates_propose) and the duplicates page
+(apps.curation.selectors.duplicate_page).
+
+Blocking: each entity's names give a few keys (apps.catalog.text.name_keys: the words of
+the name without its legal form, and typo-tolerant forms of its first word), stored in the
+indexed NameKey table. Two entities are compared only when they share a key and a kind, so
+finding candidates is an index lookup whatever the size of the catalogue; a key shared by
+more than MAX_BLOCK entities ("systems", "trading") says too little and is skipped.
+Scoring: rapidfuzz on the core names (legal forms removed), best pair of names.
+Rules: the kind agrees (part of the block), the country agrees where both have one, a
+retracted entity is never offered, and a pair already judged (MergeDecision) never comes back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+
+from django.db.models import Count, Q
+from rapidfuzz import fuzz
+
+from apps.catalog.models import Alias, Entity, NameKey
+from apps.catalog.text import TYPO_KEY, core_name, name_keys
+from apps.catalog.vocab import Workflow
+
+THRESHOLD = 85.0
+MAX_BLOCK = 100
+_FIRST_BATCH = 25  # blocks read by a page's first query (about 80 pairs at 1M entities); doubled while the page is not full
+_MAX_BLOCKS_PER_PAGE = 2000  # a page reads at most this many blocks: its cost is bounded
+
+
+@dataclass
+class Candidate:
+    a: Entity
+    b: Entity
+    score: float
+    names: tuple[str, str]  # the two core names that matched best
+
+
+def name_score(names_a: list[str], names_b: list[str]) -> tuple[float, tuple[str, str]]:
+    """The best similarity (0-100) between any name of one and any name of the other,
+    compared on their core names ("Nuctech Co., Ltd." is "nuctech")."""
+    best, pair = 0.0, ("", "")
+    cores_b = {core_name(n) for n in names_b if n}
+    for x in {core_name(n) for n in names_a if n}:
+        for y in cores_b:
+            score = 100.0 if x == y else fuzz.WRatio(x, y, score_cutoff=50)
+            if score > best:
+                best, pair = score, (x, y)
+    return round(best, 1), pair
+
+
+def _countries_agree(a: Entity, b: Entity) -> bool:
+    return not (a.country and b.country and a.country != b.country)
+
+
+def _names(entities: dict[int, Entity]) -> dict[int, list[str]]:
+    names = {pk: [e.name] for pk, e in entities.items()}
+    for pk, name in (Alias.objects.filter(entity_id__in=list(entities)).exclude(workflow=Workflow.RETRACTED)
+                     .values_list("entity_id", "name")):
+        names[pk].append(name)
+    return names
+
+
+def _entities(ids) -> dict[int, Entity]:
+    return {e.pk: e for e in Entity.objects.filter(pk__in=list(ids)).exclude(workflow=Workflow.RETRACTED)
+            .only("id", "uuid", "kind", "name", "country", "workflow")}
+
+
+def judged_pairs(entities) -> set[tuple[str, str]]:
+    """The pairs among these entities (by uuid string, smaller first) a curator already judged."""
+    from apps.curation.models import MergeDecision
+
+    uuids = [e.uuid for e in entities]
+    rows = MergeDecision.objects.filter(entity_a__in=uuids, entity_b__in=uuids).values_list("entity_a", "entity_b")
+    return {(str(a), str(b)) for a, b in rows}
+
+
+def _pair(a: Entity, b: Entity) -> tuple[str, str]:
+    return tuple(sorted([str(a.uuid), str(b.uuid)]))
+
+
+def candidates_for(entity: Entity, *, exclude_ids=(), threshold: float = THRESHOLD,
+                   limit: int = 10) -> list[Candidate]:
+    """The entities that may be the same as `entity`: sharing a blocking key and its kind,
+    the country agreeing, scoring at least `threshold`, never judged before. Best first.
+    Three queries for the blocks, two for the candidates' names."""
+    keys = set().union(*(name_keys(n) for n in [entity.name, *entity.aliases.exclude(
+        workflow=Workflow.RETRACTED).values_list("name", flat=True)]))
+    if not keys:
+        return []
+    blocks = NameKey.objects.filter(kind=entity.kind, key__in=keys)
+    usable = [k for k, n in blocks.values("key").annotate(n=Count("id")).values_list("key", "n") if n <= MAX_BLOCK * 5]
+    ids = set(blocks.filter(key__in=usable).values_list("entity_id", flat=True)) - {entity.pk} - set(exclude_ids)
+    others = _entities(ids)
+    if not others:
+        return []
+    names = _names({entity.pk: entity, **others})
+    judged = judged_pairs([entity, *others.values()])
+    found = []
+    for other in others.values():
+        if other.kind != entity.kind or not _countries_agree(entity, other) or _pair(entity, other) in judged:
+            continue
+        score, pair = name_score(names[entity.pk], names[other.pk])
+        if score >= threshold:
+            found.append(Candidate(a=entity, b=other, score=score, names=pair))
+    found.sort(key=lambda c: (-c.score, c.b.name))
+    return found[:limit]
+
+
+@dataclass
+class DuplicatePage:
+    candidates: list[Candidate]
+    next_after: str  # the cursor of the next page ("" at the end)
+    blocks_read: int
+
+
+def duplicate_page(*, after: str = "", per_page: int = 25, threshold: float = THRESHOLD) -> DuplicatePage:
+    """One page of likely duplicates, in blocking-key order from the cursor `after`.
+
+    Reads shared blocks (2 to MAX_BLOCK entities with one key and kind) through the index,
+    a batch at a time, and scores the pairs inside each on plain rows; a pair sharing several
+    keys is reported once, under its first key. Stops when the page is full (or after a
+    bounded number of blocks, the cursor then pointing on: a page may show fewer pairs, its
+    "next" link more), so a page costs about the same at 100 entities or a million. Only the pairs found are loaded as entities."""
+    found: list[tuple[float, int, int, tuple[str, str]]] = []
+    cursor = after
+    blocks_read, batch = 0, _FIRST_BATCH
+    while blocks_read < _MAX_BLOCKS_PER_PAGE:
+        groups = list(NameKey.objects.filter(key__gt=cursor).values("key", "kind")
+                      .annotate(n=Count("entity_id"), heads=Count("head", distinct=True))
+                      .filter(Q(n__gte=2, n__lte=MAX_BLOCK) & (Q(heads__gte=2) | ~Q(key__startswith=TYPO_KEY)))
+                      .order_by("key", "kind")
+                      .values_list("key", "kind")[:batch])
+        if not groups:
+            cursor = ""
+            break
+        if len(groups) == batch and groups[0][0] != groups[-1][0]:
+            last = groups[-1][0]  # the last key may have more kinds in the next batch: read it whole then
+            groups = [g for g in groups if g[0] != last]
+        blocks_read += len(groups)
+        found.extend(_score_blocks(groups, threshold))
+        cursor = groups[-1][0]
+        if len(found) >= per_page:
+            break
+        batch = min(batch * 2, _MAX_BLOCKS_PER_PAGE - blocks_read) or 1
+    entities = Entity.objects.in_bulk({pk for _, x, y, _ in found for pk in (x, y)})
+    candidates = [Candidate(a=entities[x], b=entities[y], score=score, names=names)
+                  for score, x, y, names in found if x in entities and y in entities]
+    candidates.sort(key=lambda c: (-c.score, c.a.name))
+    return DuplicatePage(candidates=candidates, next_after=cursor, blocks_read=blocks_read)
+
+
+def _score_blocks(groups: list[tuple[str, str]], threshold: float) -> list[tuple[float, int, int, tuple[str, str]]]:
+    """(score, id, id, names) of the pairs scoring at least `threshold` in these blocks, on plain rows."""
+    from apps.curation.models import MergeDecision
+
+    wanted = set(groups)
+    members: dict[tuple[str, str], list[int]] = {}
+    for key, kind, pk in (NameKey.objects.filter(key__in={k for k, _ in groups})
+                          .values_list("key", "kind", "entity_id")):
+        if (key, kind) in wanted:
+            members.setdefault((key, kind), set()).add(pk)
+    rows = {pk: (str(uid), country) for pk, uid, country in Entity.objects.filter(
+        pk__in={pk for ids in members.values() for pk in ids}).exclude(workflow=Workflow.RETRACTED)
+        .values_list("pk", "uuid", "country")}
+    names = {pk: [] for pk in rows}
+    for pk, name in Entity.objects.filter(pk__in=list(rows)).values_list("pk", "name"):
+        names[pk].append(name)
+    for pk, name in (Alias.objects.filter(entity_id__in=list(rows)).exclude(workflow=Workflow.RETRACTED)
+                     .values_list("entity_id", "name")):
+        names[pk].append(name)
+    keys = {pk: frozenset().union(*(_keys(n) for n in ns)) for pk, ns in names.items()}
+    pairs = []
+    for (key, kind), ids in sorted(members.items()):
+        for x, y in combinations(sorted(ids), 2):
+            if x not in rows or y not in rows:
+                continue
+            (ux, cx), (uy, cy) = rows[x], rows[y]
+            if not (cx and cy and cx != cy):
+                pairs.append((x, y, kind, [k for k in keys[x] & keys[y] if k < key]))
+    # A pair sharing several keys is reported under the first of them whose block is read
+    # (a block too large is not), so that following "next" shows it once.
+    earlier = {k for *_, ks in pairs for k in ks}
+    read = set()
+    if earlier:
+        for key, kind, n, heads in (NameKey.objects.filter(key__in=earlier).values("key", "kind")
+                                    .annotate(n=Count("entity_id"), heads=Count("head", distinct=True))
+                                    .values_list("key", "kind", "n", "heads")):
+            if 2 <= n <= MAX_BLOCK and (heads >= 2 or not key.startswith(TYPO_KEY)):
+                read.add((key, kind))
+    found = []
+    for x, y, kind, ks in pairs:
+        if any((k, kind) in read for k in ks):
+            continue
+        score, pair = name_score(names[x], names[y])
+        if score >= threshold:
+            found.append((score, x, y, pair))
+    if found:  # pairs already judged never come back
+        uuids = {rows[pk][0] for _, x, y, _ in found for pk in (x, y)}
+        judged = {(str(a), str(b)) for a, b in MergeDecision.objects.filter(
+            entity_a__in=uuids, entity_b__in=uuids).values_list("entity_a", "entity_b")}
+        found = [f for f in found if tuple(sorted([rows[f[1]][0], rows[f[2]][0]])) not in judged]
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _keys(name: str) -> frozenset[str]:
+    return frozenset(name_keys(name))

@@ -1,0 +1,141 @@
+"""Inserting many rows in a few statements, leaner than QuerySet.bulk_create.
+
+An import writes tens of rows per object it reads (the row, its history row, names, facts,
+citations, their history rows, the outbox row); Django's bulk_create compiles each value
+through the ORM and, on SQLite, splits the insert into statements of at most 999
+parameters. Here each model's INSERT is built once and run with `executemany`, values of
+plain columns are passed as they are (the others through the field's own
+get_db_prep_save), and new primary keys are taken up front: on PostgreSQL from the table's
+sequence, on SQLite from the first row's RETURNING (the transaction then holds the
+database's write lock, so the next keys are ours). Callers validate first (see
+apps.catalog.services): nothing here checks a rule. Only inside a transaction.
+"""
+from __future__ import annotations
+
+import datetime
+
+from django.db import connection, models
+from django.utils import timezone
+
+# Field classes whose Python value is already what the database takes (exact types only: a
+# subclass may convert).
+_PLAIN = {models.CharField, models.TextField, models.SlugField, models.IntegerField, models.BigIntegerField,
+          models.PositiveIntegerField, models.PositiveSmallIntegerField, models.SmallIntegerField,
+          models.BooleanField, models.ForeignKey, models.OneToOneField, models.AutoField, models.BigAutoField}
+
+
+def _columns(model) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _converter(field: models.Field):
+    if type(field) in _PLAIN or (type(field).__mro__[1] is models.CharField and
+                                 type(field).get_prep_value is models.CharField.get_prep_value and
+                                 type(field).get_db_prep_value is models.Field.get_db_prep_value):
+        return None  # passed as it is
+    if type(field) is models.UUIDField and not connection.features.has_native_uuid_field:
+        return lambda value: None if value is None else value.hex  # what UUIDField stores there
+    memo = {}
+
+    def convert(value):
+        if value is None:
+            return None
+        if isinstance(value, datetime.datetime):  # mostly one `now` for the whole insert
+            if value not in memo:
+                memo[value] = field.get_db_prep_save(value, connection)
+            return memo[value]
+        return field.get_db_prep_save(value, connection)
+    return convert
+
+
+def _auto_now(field: models.Field) -> bool:
+    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+
+
+def _new_keys(model, first_sql: str, first_params: list, n: int) -> list[int]:
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [connection.ops.quote_name(table), pk, n])
+            return [row[0] for row in cursor.fetchall()]
+        if connection.vendor != "sqlite":
+            raise NotImplementedError(f"bulk inserts on {connection.vendor}")
+        cursor.execute(first_sql + f" RETURNING {connection.ops.quote_name(pk)}", first_params)
+        first = cursor.fetchone()[0]
+        return [first + i for i in range(n)]
+
+
+def objects_insert(objs: list) -> list:
+    """Insert new instances of one model; sets their primary keys (and auto_now dates)."""
+    if not objs:
+        return objs
+    if not connection.in_atomic_block:
+        raise RuntimeError("objects_insert must run inside a transaction")
+    model = type(objs[0])
+    fields = _columns(model)
+    now = timezone.now()
+    for field in fields:
+        if _auto_now(field):
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    plan = [(field.attname, _converter(field)) for field in fields]
+    rows = [[getattr(obj, name) if convert is None else convert(getattr(obj, name)) for name, convert in plan]
+            for obj in objs]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    first_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+    keys = _new_keys(model, first_sql, rows[0], len(objs))
+    start = 1 if connection.vendor == "sqlite" else 0  # SQLite's first row is already in
+    if len(rows) > start:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({quote(model._meta.pk.column)}, {names}) VALUES (%s, {marks})",
+                [[key, *row] for key, row in zip(keys[start:], rows[start:])])
+    for obj, key in zip(objs, keys):
+        obj.pk = key
+        obj._state.adding, obj._state.db = False, connection.alias
+    return objs
+
+
+def rows_insert(model, columns: list[str], rows: list[tuple]) -> int:
+    """Insert plain rows (values in the order of `columns`, attnames; prepared here) into
+    `model`'s table, its primary key left to the database. Returns how many."""
+    if not rows:
+        return 0
+    if not connection.in_atomic_block:
+        raise RuntimeError("rows_insert must run inside a transaction")
+    fields = [model._meta.get_field(name) for name in columns]
+    converters = [_converter(f) for f in fields]
+    if any(converters):
+        rows = [[v if c is None else c(v) for v, c in zip(row, converters)] for row in rows]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
+                           f"VALUES ({', '.join(['%s'] * len(fields))})", rows)
+    return len(rows)
+
+
+def history_insert(objs: list, *, user=None, reason: str = "") -> int:
+    """The history rows ("+", created) of new, saved instances of one model tracked by
+    simple_history: what bulk_history_create writes, without building a model per row."""
+    if not objs:
+        return 0
+    historical = type(objs[0]).history.model
+    now = timezone.now()
+    extra = {"history_date": now, "history_change_reason": reason or None, "history_type": "+",
+             "history_user": getattr(user, "pk", None)}
+    columns, getters = [], []
+    for field in historical._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.attname)
+        if field.name in extra:
+            value = extra[field.name]
+            getters.append(lambda obj, value=value: value)
+        else:
+            getters.append(lambda obj, name=field.attname: getattr(obj, name))
+    return rows_insert(historical, columns, [tuple(get(obj) for get in getters) for obj in objs])

@@ -1,0 +1,147 @@
+"""The import's bulk path: thousands of rows per transaction with their history and outbox
+rows, under the models' own rules, refusing a bad row alone, resumable after a kill."""
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from apps.catalog import services as catalog
+from apps.catalog.models import Alias, Citation, Entity, Fact, Record
+from apps.ingest.bench import ftm_synthesize
+from apps.ingest.models import ImportedItem, RefusedRow
+from apps.sync.models import OutboxEvent
+from apps.sync.parity import parity_check
+from apps.sync.services import outbox_drain
+from graph.connection import run
+
+pytestmark = pytest.mark.django_db
+
+
+def _history_counts():
+    return {model.__name__: model.history.count() for model in (Entity, Record, Alias, Fact, Citation)}
+
+
+def test_it_writes_history_and_outbox_rows_and_the_drained_outbox_puts_the_entities_in_neo4j(
+        graph, run_import, tmp_path):
+    path = tmp_path / "synthetic.jsonl"
+    counts = ftm_synthesize(path, 90, 3)
+
+    job = run_import(path, dataset="synthetic")
+
+    entities, records = Entity.objects.count(), Record.objects.count()
+    assert job.status == "done" and job.rows_refused == 0
+    assert records == counts["Ownership"] + counts["Directorship"] + counts["Sanction"]
+    # Every entity and record has its "created" history row naming the importer, and one
+    # outbox upsert per object carrying what the graph needs.
+    assert Entity.history.filter(history_type="+", history_user__username="charlie").count() == entities
+    assert Record.history.filter(history_type="+", history_change_reason="created").count() == records
+    assert Citation.history.count() == Citation.objects.count() > entities + records - 1
+    assert set(OutboxEvent.objects.filter(aggregate="record").values_list("uid", flat=True)) == {
+        str(u) for u in Record.objects.values_list("uuid", flat=True)}
+    ownership = Record.objects.filter(kind="ownership").first()
+    event = OutboxEvent.objects.filter(uid=str(ownership.uuid)).latest("version")
+    assert event.payload["s"] == str(ownership.subject.uuid) and event.payload["props"]["sources"] == [
+        str(job.source.uuid)]
+    outbox_drain()
+    assert parity_check().ok
+    company = Entity.objects.filter(kind="company").first()
+    found = run("MATCH (n:Entity {uid: $uid}) RETURN n.name AS name", {"uid": str(company.uuid)})
+    assert [row["name"] for row in found] == [company.name]
+
+    before = (_history_counts(), OutboxEvent.objects.count(), sorted(Entity.objects.values_list("version", flat=True)))
+    again = run_import(path, dataset="synthetic")
+
+    assert (again.entities_created, again.records_created, again.entities_changed, again.records_changed) == (
+        0, 0, 0, 0)
+    assert (_history_counts(), OutboxEvent.objects.count(),
+            sorted(Entity.objects.values_list("version", flat=True))) == before
+
+
+def test_a_chunk_with_one_invalid_row_refuses_that_row_alone_with_its_line_and_field(run_import, tmp_path):
+    rows = [
+        {"id": "a", "schema": "Company", "properties": {"name": ["Alpha Scanners"], "country": ["pl"]}},
+        {"id": "b", "schema": "Company", "properties": {"name": ["Beta Holdings"], "country": ["de"]}},
+        {"id": "o1", "schema": "Ownership", "properties": {"owner": ["b"], "asset": ["a"], "percentage": ["40"],
+                                                           "startDate": ["2020"]}},
+        {"id": "o2", "schema": "Ownership", "properties": {"owner": ["a"], "asset": ["b"], "startDate": ["2021-05-01"],
+                                                           "endDate": ["2019-01-01"]}},
+        {"id": "o3", "schema": "Ownership", "properties": {"owner": ["a"], "asset": ["a"]}},
+    ]
+    path = tmp_path / "one-bad.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+
+    job = run_import(path, dataset="one-bad")
+
+    refused = {(r.line, r.field) for r in RefusedRow.objects.filter(job=job)}
+    assert refused == {(4, "end"), (5, "object")}
+    assert job.rows_refused == 2 and job.records_created == 1 and job.entities_created == 2
+    assert Record.objects.get().share_pct == 40
+    assert "before the start" in RefusedRow.objects.get(job=job, line=4).reason
+    assert not ImportedItem.objects.filter(external_id__in=["o2", "o3"]).exists()
+
+
+def test_the_bulk_services_apply_the_same_rules_as_the_single_ones(alice, dave, run_import, tmp_path):
+    path = tmp_path / "src.jsonl"
+    path.write_text(json.dumps({"id": "x", "schema": "Company", "properties": {"name": ["X"]}}), encoding="utf-8")
+    source = run_import(path, dataset="src").source
+    source._line_cache = {1: path.read_text(encoding="utf-8")}
+    good = catalog.NewEntity(fields={"kind": "company", "name": "Gamma"},
+                             citations=[{"source": source, "quote": '"id": "x"', "locator": "line 1"}])
+    misquoted = catalog.NewEntity(fields={"kind": "company", "name": "Delta"},
+                                  citations=[{"source": source, "quote": "not in the line", "locator": "line 1"}])
+    bad_country = catalog.NewEntity(fields={"kind": "company", "name": "Epsilon", "country": "QQ"})
+
+    refused = dict((item.fields["name"], exc.message_dict) for item, exc in catalog.entities_bulk_create(
+        user=alice, items=[good, misquoted, bad_country]))
+
+    assert set(refused) == {"Delta", "Epsilon"} and "quote" in refused["Delta"] and "country" in refused["Epsilon"]
+    assert good.entity.pk and Entity.objects.filter(name="Gamma").get().citations.get().found
+    with pytest.raises(PermissionDenied):
+        catalog.entities_bulk_create(user=dave, items=[catalog.NewEntity(fields={"kind": "company", "name": "Z"})])
+
+
+class _Killed(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs."""
+
+
+def test_a_worker_killed_inside_a_bulk_chunk_resumes_and_writes_nothing_twice(charlie, settings, monkeypatch,
+                                                                              tmp_path):
+    from apps.ingest import services
+    from apps.sync import bulk
+
+    settings.VENDORGRAPH_IMPORT_CHUNK = 40
+    settings.IMPORT_JOB_LEASE_SECONDS = 0  # the dead worker's heartbeat is stale at once
+    path = tmp_path / "synthetic.jsonl"
+    counts = ftm_synthesize(path, 150, 5)
+    job = services.import_job_create(user=charlie, path=path, dataset="synthetic")
+    real_insert, calls = bulk.rows_insert, []
+
+    def dying_insert(model, columns, rows):
+        # Killed after the third chunk's records, their history and outbox rows were inserted,
+        # before its items and its commit: the chunk must vanish whole.
+        if model is ImportedItem and any(row[4] for row in rows):
+            calls.append(1)
+            if len(calls) == 3:
+                raise _Killed
+        return real_insert(model, columns, rows)
+
+    monkeypatch.setattr(services, "rows_insert", dying_insert)
+    with pytest.raises(_Killed):
+        services.import_job_run(job=job)
+    job.refresh_from_db()
+    written = Record.objects.count()
+    assert job.status == "running" and 0 < written < counts["Ownership"] + counts["Directorship"] + counts["Sanction"]
+    assert Record.history.count() == written == OutboxEvent.objects.filter(aggregate="record").count()
+    monkeypatch.setattr(services, "rows_insert", real_insert)
+
+    job = services.import_job_run(job=job)
+
+    entities = counts["Company"] + counts["Person"] + counts["PublicBody"]
+    records = counts["Ownership"] + counts["Directorship"] + counts["Sanction"]
+    authorities = ImportedItem.objects.filter(schema="~").count()  # the sanctions' authorities, named not keyed
+    assert job.status == "done" and job.rows_refused == 0
+    assert (job.entities_created, job.records_created) == (entities + authorities, records)
+    assert (job.entities_unchanged, job.records_unchanged) == (0, 0)
+    assert Record.objects.count() == Record.history.count() == records
+    assert OutboxEvent.objects.filter(aggregate="record").count() == records
+    assert ImportedItem.objects.exclude(record=None).count() == records
