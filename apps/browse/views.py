@@ -340,7 +340,7 @@ def timeline(request):
     # For one vendor or country, what the sources give without a date is listed after the
     # last page, apart (the whole timeline's would be too long to list).
     undated_count, undated = (selectors.timeline_undated(vendor=vendor, country=country_code, kinds=kinds)
-                              if (vendor or country_code) and not page_obj.has_next() else (0, []))
+                              if (vendor or country_code) and not page_obj.has_next else (0, []))
     return render(request, "browse/timeline.html", {
         "page_obj": page_obj, "vendor": vendor, "country": country_code, "selected_kinds": kinds,
         "undated": undated, "undated_count": undated_count,

@@ -79,12 +79,12 @@ def test_a_job_left_cancelling_by_a_dead_worker_is_cancelled(tmp_path, charlie, 
 def test_the_graph_is_fed_while_an_import_proposes_its_matches(graph, zala_path, run_import, charlie, monkeypatch):
     from django.db import connection
 
-    from apps.catalog.selectors import search
+    from apps.catalog.selectors import matching
     from apps.sync.services import outbox_drain
     from tests.factories import make_entity
 
     make_entity("Some Vendor We Had Ltd", country="RU")  # so that the import looks for matches
-    real_search, delivered, failed = search.entity_search, [], []
+    real_search, delivered, failed = matching.candidates_for, [], []
 
     def deliver():
         try:
@@ -94,14 +94,14 @@ def test_the_graph_is_fed_while_an_import_proposes_its_matches(graph, zala_path,
         finally:
             connection.close()
 
-    def searching(**kwargs):
+    def searching(*args, **kwargs):
         if not delivered and not failed:  # a worker drains the outbox while the import proposes matches
             worker = threading.Thread(target=deliver)
             worker.start()
             worker.join(90)
-        return real_search(**kwargs)
+        return real_search(*args, **kwargs)
 
-    monkeypatch.setattr(search, "entity_search", searching)
+    monkeypatch.setattr(matching, "candidates_for", searching)
     job = run_import(zala_path, user=charlie)
 
     assert job.status == "done" and not failed and delivered and delivered[0] > 0
