@@ -44,7 +44,11 @@ class Command(BaseCommand):
         user, _ = get_user_model().objects.get_or_create(username="ingest-bench", defaults={"is_superuser": True})
         if not user.is_superuser:
             raise CommandError("The user ingest-bench exists and is not an admin.")
-        if graph:  # before the clock starts: the graph's own server and schema
+        # Before the clock starts: this folder's own Redis (each committed chunk asks a worker to
+        # drain the outbox, as in production; without a broker every ask would wait for its
+        # connection retries, about 2 s a chunk) and, with --graph, its own Neo4j and schema.
+        call_command("redis_server", "start", stdout=self.stdout)
+        if graph:
             call_command("graph_server", "start", stdout=self.stdout)
             call_command("graph_install", stdout=self.stdout)
         with tempfile.TemporaryDirectory() as tmp:
