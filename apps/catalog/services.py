@@ -766,13 +766,7 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             names.add(name)
         for end in RECORD_ENDS:
             for record in Record.objects.filter(**{end: merge}):
-                setattr(record, end, keep)
-                _attribute(record, user, reason)
-                try:
-                    record.save()
-                except ValidationError as exc:
-                    raise ValidationError({"merge": f"Record “{record}” would become invalid: "
-                                                    + "; ".join(exc.messages)}) from exc
+                _record_end_move(record, end=end, to=keep, user=user, reason=reason, field="merge")
         for fact in Fact.objects.filter(entity=merge):
             twin = Fact.objects.filter(entity=keep, field=fact.field, value=fact.value).first()
             if twin is None:
@@ -862,15 +856,8 @@ def entity_split(*, user, decision, note: str = "") -> Entity:
                 citation.save(validate=False)
         for pk, end in undo["records"]:
             record = Record.objects.filter(pk=pk, **{end: keep}).first()
-            if record is None:
-                continue
-            setattr(record, end, restored)
-            _attribute(record, user, reason)
-            try:
-                record.save()
-            except ValidationError as exc:
-                raise ValidationError({"decision": f"Record “{record}” would become invalid: "
-                                                   + "; ".join(exc.messages)}) from exc
+            if record is not None:
+                _record_end_move(record, end=end, to=restored, user=user, reason=reason, field="decision")
         for alias in Alias.objects.filter(pk__in=undo["added_aliases"], entity=keep):
             _attribute(alias, user, reason)
             alias.delete()
@@ -892,6 +879,18 @@ def entity_split(*, user, decision, note: str = "") -> Entity:
         decision.decided_by, decision.decided_at = user, timezone.now()
         decision.save()
     return restored
+
+
+def _record_end_move(record: Record, *, end: str, to: Entity, user, reason: str, field: str) -> None:
+    """Point one end of a record at another entity (a merge, or a split undoing one), under
+    the record's own rules: a record that would become invalid stops the whole move."""
+    setattr(record, end, to)
+    _attribute(record, user, reason)
+    try:
+        record.save()
+    except ValidationError as exc:
+        raise ValidationError({field: f"Record “{record}” would become invalid: "
+                                      + "; ".join(exc.messages)}) from exc
 
 
 # --- derived name data ------------------------------------------------------------------
