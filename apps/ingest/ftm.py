@@ -85,12 +85,24 @@ class Row:
         return values[0] if values else ""
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Every non-blank line of the stored file, parsed and validated (gz and BOM accepted)."""
+def read_rows(path: Path, keep=None) -> Iterator[Row]:
+    """Every non-blank line of the stored file, parsed and validated (gz and BOM accepted).
+    `keep` (a test of the schema's name): only the lines of those schemas, each validated
+    (the others, and lines that are not JSON objects, are skipped unread: a pass over the
+    file that wants some schemas does not validate the rest again)."""
+    loads = json.loads
     for number, text in enumerate(stored_file_lines(path), start=1):
         if not text.strip():
             continue
-        yield validate_line(number, text)
+        if keep is None:
+            yield validate_line(number, text)
+            continue
+        try:
+            data = loads(text)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and keep(data.get("schema")):
+            yield validate_data(Row(line=number, raw=text), data)
 
 
 def validate_line(number: int, text: str) -> Row:
