@@ -402,7 +402,10 @@ class _FtmImport:
         # on SQLite a transaction that long would hold the write lock, so the outbox could not be
         # delivered meanwhile. Proposing again after a crash proposes nothing twice.
         if settings.VENDORGRAPH_IMPORT_MATCHES:
-            match_candidates_propose(job=job)
+            started, cpu = time.perf_counter(), time.process_time()
+            proposed = match_candidates_propose(job=job)
+            self.job.phase_seconds.update(matches=time.perf_counter() - started, matches_cpu=time.process_time() - cpu,
+                                          proposed=proposed)
         with transaction.atomic(), touches_coalesced():
             if getattr(self.reader, "COMPLETE_EXPORT", True):
                 self._end_missing()
@@ -1167,9 +1170,11 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     found by the shared blocking of apps.catalog.selectors.matching (the same as the
     duplicates page: shared name keys, same kind, the country agreeing where both have one,
     scored by rapidfuzz on the names without their legal forms). Pairs already judged (here
-    or on the duplicates page, or split after a merge) are not proposed again. Returns how
-    many were proposed."""
-    from apps.catalog.selectors.matching import candidates_for
+    or on the duplicates page, or split after a merge) are not proposed again. Set-based: a
+    batch of MATCH_BATCH entities at a time (candidates_for_many), each batch's proposals
+    written in one statement, each in its own short transaction. Returns how many were
+    proposed."""
+    from apps.catalog.selectors.matching import candidates_for_many
 
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
@@ -1179,14 +1184,30 @@ def match_candidates_propose(*, job: ImportJob) -> int:
         return 0  # nothing of ours to match against (the first import into an empty catalogue)
     own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
     proposed = 0
-    for entity in created.iterator():
-        if entity.kind in (EntityKind.COUNTRY,):
-            continue
-        for found in candidates_for(entity, exclude_ids=own, threshold=MATCH_THRESHOLD, limit=MATCH_CANDIDATES):
-            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=found.b,
-                                                           defaults={"job": job, "score": found.score})
-            proposed += made
+    ids = list(created.exclude(kind=EntityKind.COUNTRY).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), MATCH_BATCH):
+        batch = list(Entity.objects.filter(pk__in=ids[start:start + MATCH_BATCH])
+                     .only("id", "uuid", "kind", "name", "country", "workflow"))
+        proposed += _matches_write(job, candidates_for_many(batch, exclude_ids=own, threshold=MATCH_THRESHOLD,
+                                                            limit=MATCH_CANDIDATES))
     return proposed
+
+
+MATCH_BATCH = 1000
+
+
+def _matches_write(job: ImportJob, found: dict[int, list]) -> int:
+    """The proposals of one batch not proposed before (a re-run after a crash proposes nothing twice)."""
+    pairs = {(pk, c.b.pk): c.score for pk, candidates in found.items() for c in candidates}
+    if not pairs:
+        return 0
+    with transaction.atomic():
+        known = set(MatchCandidate.objects.filter(entity_id__in={pk for pk, _ in pairs})
+                    .values_list("entity_id", "candidate_id"))
+        new = [MatchCandidate(entity_id=a, candidate_id=b, job=job, score=score)
+               for (a, b), score in pairs.items() if (a, b) not in known]
+        MatchCandidate.objects.bulk_create(new, batch_size=500)
+    return len(new)
 
 
 def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -> MatchCandidate:

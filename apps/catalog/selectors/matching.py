@@ -84,29 +84,86 @@ def _pair(a: Entity, b: Entity) -> tuple[str, str]:
 def candidates_for(entity: Entity, *, exclude_ids=(), threshold: float = THRESHOLD,
                    limit: int = 10) -> list[Candidate]:
     """The entities that may be the same as `entity`: sharing a blocking key and its kind,
-    the country agreeing, scoring at least `threshold`, never judged before. Best first.
-    Three queries for the blocks, two for the candidates' names."""
-    keys = set().union(*(name_keys(n) for n in [entity.name, *entity.aliases.exclude(
-        workflow=Workflow.RETRACTED).values_list("name", flat=True)]))
-    if not keys:
-        return []
-    blocks = NameKey.objects.filter(kind=entity.kind, key__in=keys)
-    usable = [k for k, n in blocks.values("key").annotate(n=Count("id")).values_list("key", "n") if n <= MAX_BLOCK * 5]
-    ids = set(blocks.filter(key__in=usable).values_list("entity_id", flat=True)) - {entity.pk} - set(exclude_ids)
-    others = _entities(ids)
+    the country agreeing, scoring at least `threshold`, never judged before. Best first."""
+    return candidates_for_many([entity], exclude_ids=exclude_ids, threshold=threshold, limit=limit)[entity.pk]
+
+
+_IN = 5000  # values per `IN (...)` list: within SQLite's and PostgreSQL's limits on parameters
+
+
+def _slices(values) -> list[list]:
+    values = list(values)
+    return [values[i:i + _IN] for i in range(0, len(values), _IN)]
+
+
+def candidates_for_many(entities: list[Entity], *, exclude_ids=(), threshold: float = THRESHOLD,
+                        limit: int = 10) -> dict[int, list[Candidate]]:
+    """candidates_for of many entities at once ({pk: candidates}), set-based: the blocks of
+    all of them are sized and read once (a block shared by many of them is read once), the
+    candidates and their names loaded in a few queries, the judged pairs in one; then each
+    entity's candidates are scored as candidates_for scores them. An import proposes its
+    matches a batch of a thousand entities at a time."""
+    entities = [e for e in entities if e.pk is not None]
+    out: dict[int, list[Candidate]] = {e.pk: [] for e in entities}
+    if not entities:
+        return out
+    exclude = set(exclude_ids)
+    names = _names({e.pk: e for e in entities})
+    keys = {e.pk: set().union(*(name_keys(n) for n in names[e.pk])) for e in entities}
+    wanted = {(key, e.kind) for e in entities for key in keys[e.pk]}
+    if not wanted:
+        return out
+    all_keys, kinds = {key for key, _ in wanted}, {kind for _, kind in wanted}
+    usable = set()
+    for part in _slices(all_keys):
+        usable.update((key, kind) for key, kind, n in NameKey.objects.filter(kind__in=kinds, key__in=part)
+                      .values("key", "kind").annotate(n=Count("id")).values_list("key", "kind", "n")
+                      if (key, kind) in wanted and n <= MAX_BLOCK * 5)
+    members: dict[tuple[str, str], set[int]] = {}
+    for part in _slices({key for key, _ in usable}):
+        for key, kind, pk in NameKey.objects.filter(kind__in=kinds, key__in=part).values_list("key", "kind",
+                                                                                              "entity_id"):
+            if (key, kind) in usable:
+                members.setdefault((key, kind), set()).add(pk)
+    found_ids = {e.pk: set().union(*(members.get((key, e.kind), ()) for key in keys[e.pk])) - {e.pk} - exclude
+                 for e in entities}
+    others: dict[int, Entity] = {}
+    for part in _slices(set().union(*found_ids.values())):
+        others.update(_entities(part))
     if not others:
-        return []
-    names = _names({entity.pk: entity, **others})
-    judged = judged_pairs([entity, *others.values()])
-    found = []
-    for other in others.values():
-        if other.kind != entity.kind or not _countries_agree(entity, other) or _pair(entity, other) in judged:
-            continue
-        score, pair = name_score(names[entity.pk], names[other.pk])
-        if score >= threshold:
-            found.append(Candidate(a=entity, b=other, score=score, names=pair))
-    found.sort(key=lambda c: (-c.score, c.b.name))
-    return found[:limit]
+        return out
+    for part in _slices(others):
+        names.update(_names({pk: others[pk] for pk in part}))
+    judged = set()
+    for part in _slices({e.uuid for e in entities}):
+        judged |= judged_pairs_between(part, [o.uuid for o in others.values()])
+    for entity in entities:
+        found = []
+        for pk in found_ids[entity.pk]:
+            other = others.get(pk)
+            if (other is None or other.kind != entity.kind or not _countries_agree(entity, other)
+                    or _pair(entity, other) in judged):
+                continue
+            score, pair = name_score(names[entity.pk], names[other.pk])
+            if score >= threshold:
+                found.append(Candidate(a=entity, b=other, score=score, names=pair))
+        found.sort(key=lambda c: (-c.score, c.b.name))
+        out[entity.pk] = found[:limit]
+    return out
+
+
+def judged_pairs_between(uuids_a, uuids_b) -> set[tuple[str, str]]:
+    """The judged pairs (as judged_pairs gives them) with one side in each list."""
+    from apps.curation.models import MergeDecision
+
+    uuids_b = list(uuids_b)
+    rows = set()
+    for part in _slices(uuids_b):
+        rows.update(MergeDecision.objects.filter(entity_a__in=uuids_a, entity_b__in=part)
+                    .values_list("entity_a", "entity_b"))
+        rows.update(MergeDecision.objects.filter(entity_b__in=uuids_a, entity_a__in=part)
+                    .values_list("entity_a", "entity_b"))
+    return {(str(a), str(b)) for a, b in rows}
 
 
 @dataclass
