@@ -1193,7 +1193,7 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     return proposed
 
 
-MATCH_BATCH = 1000
+MATCH_BATCH = 5000
 
 
 def _matches_write(job: ImportJob, found: dict[int, list]) -> int:

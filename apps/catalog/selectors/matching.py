@@ -51,34 +51,18 @@ def name_score(names_a: list[str], names_b: list[str]) -> tuple[float, tuple[str
     return round(best, 1), pair
 
 
-def _countries_agree(a: Entity, b: Entity) -> bool:
-    return not (a.country and b.country and a.country != b.country)
-
-
 def _names(entities: dict[int, Entity]) -> dict[int, list[str]]:
-    names = {pk: [e.name] for pk, e in entities.items()}
+    return _names_of({pk: e.name for pk, e in entities.items()})
+
+
+def _names_of(names_by_pk: dict[int, str]) -> dict[int, list[str]]:
+    """Each entity's name (given) and its names (aliases) not retracted."""
+    entities = names_by_pk
+    names = {pk: [name] for pk, name in names_by_pk.items()}
     for pk, name in (Alias.objects.filter(entity_id__in=list(entities)).exclude(workflow=Workflow.RETRACTED)
                      .values_list("entity_id", "name")):
         names[pk].append(name)
     return names
-
-
-def _entities(ids) -> dict[int, Entity]:
-    return {e.pk: e for e in Entity.objects.filter(pk__in=list(ids)).exclude(workflow=Workflow.RETRACTED)
-            .only("id", "uuid", "kind", "name", "country", "workflow")}
-
-
-def judged_pairs(entities) -> set[tuple[str, str]]:
-    """The pairs among these entities (by uuid string, smaller first) a curator already judged."""
-    from apps.curation.models import MergeDecision
-
-    uuids = [e.uuid for e in entities]
-    rows = MergeDecision.objects.filter(entity_a__in=uuids, entity_b__in=uuids).values_list("entity_a", "entity_b")
-    return {(str(a), str(b)) for a, b in rows}
-
-
-def _pair(a: Entity, b: Entity) -> tuple[str, str]:
-    return tuple(sorted([str(a.uuid), str(b.uuid)]))
 
 
 def candidates_for(entity: Entity, *, exclude_ids=(), threshold: float = THRESHOLD,
@@ -102,7 +86,7 @@ def candidates_for_many(entities: list[Entity], *, exclude_ids=(), threshold: fl
     all of them are sized and read once (a block shared by many of them is read once), the
     candidates and their names loaded in a few queries, the judged pairs in one; then each
     entity's candidates are scored as candidates_for scores them. An import proposes its
-    matches a batch of a thousand entities at a time."""
+    matches a batch of thousands of entities at a time."""
     entities = [e for e in entities if e.pk is not None]
     out: dict[int, list[Candidate]] = {e.pk: [] for e in entities}
     if not entities:
@@ -127,41 +111,48 @@ def candidates_for_many(entities: list[Entity], *, exclude_ids=(), threshold: fl
                 members.setdefault((key, kind), set()).add(pk)
     found_ids = {e.pk: set().union(*(members.get((key, e.kind), ()) for key in keys[e.pk])) - {e.pk} - exclude
                  for e in entities}
-    others: dict[int, Entity] = {}
+    # The candidates as plain rows (pk -> uuid, kind, name, country): only the ones that
+    # score are loaded as entities, at the end.
+    others: dict[int, tuple] = {}
     for part in _slices(set().union(*found_ids.values())):
-        others.update(_entities(part))
+        others.update((row[0], row[1:]) for row in Entity.objects.filter(pk__in=part).exclude(
+            workflow=Workflow.RETRACTED).values_list("pk", "uuid", "kind", "name", "country"))
     if not others:
         return out
     for part in _slices(others):
-        names.update(_names({pk: others[pk] for pk in part}))
-    judged = set()
-    for part in _slices({e.uuid for e in entities}):
-        judged |= judged_pairs_between(part, [o.uuid for o in others.values()])
+        names.update(_names_of({pk: others[pk][2] for pk in part}))
+    judged = judged_pairs_between([e.uuid for e in entities])
+    scored: dict[int, list[tuple[float, int, tuple[str, str]]]] = {}
     for entity in entities:
-        found = []
+        mine = str(entity.uuid)
         for pk in found_ids[entity.pk]:
-            other = others.get(pk)
-            if (other is None or other.kind != entity.kind or not _countries_agree(entity, other)
-                    or _pair(entity, other) in judged):
+            row = others.get(pk)
+            if row is None:
                 continue
-            score, pair = name_score(names[entity.pk], names[other.pk])
+            uid, kind, _, country = row
+            if (kind != entity.kind or (entity.country and country and entity.country != country)
+                    or tuple(sorted([mine, str(uid)])) in judged):
+                continue
+            score, pair = name_score(names[entity.pk], names[pk])
             if score >= threshold:
-                found.append(Candidate(a=entity, b=other, score=score, names=pair))
+                scored.setdefault(entity.pk, []).append((score, pk, pair))
+    loaded = Entity.objects.only("id", "uuid", "kind", "name", "country", "workflow").in_bulk(
+        {pk for hits in scored.values() for _, pk, _ in hits})
+    for entity in entities:
+        found = [Candidate(a=entity, b=loaded[pk], score=score, names=pair)
+                 for score, pk, pair in scored.get(entity.pk, []) if pk in loaded]
         found.sort(key=lambda c: (-c.score, c.b.name))
         out[entity.pk] = found[:limit]
     return out
 
 
-def judged_pairs_between(uuids_a, uuids_b) -> set[tuple[str, str]]:
-    """The judged pairs (as judged_pairs gives them) with one side in each list."""
+def judged_pairs_between(uuids) -> set[tuple[str, str]]:
+    """The pairs a curator already judged (by uuid string, smaller first) with a side among `uuids`."""
     from apps.curation.models import MergeDecision
 
-    uuids_b = list(uuids_b)
     rows = set()
-    for part in _slices(uuids_b):
-        rows.update(MergeDecision.objects.filter(entity_a__in=uuids_a, entity_b__in=part)
-                    .values_list("entity_a", "entity_b"))
-        rows.update(MergeDecision.objects.filter(entity_b__in=uuids_a, entity_a__in=part)
+    for part in _slices(uuids):
+        rows.update(MergeDecision.objects.filter(Q(entity_a__in=part) | Q(entity_b__in=part))
                     .values_list("entity_a", "entity_b"))
     return {(str(a), str(b)) for a, b in rows}
 

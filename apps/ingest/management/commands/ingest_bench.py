@@ -62,7 +62,7 @@ class Command(BaseCommand):
         with tempfile.TemporaryDirectory() as tmp:
             if catalogue:
                 base = Path(tmp) / "base.ftm.jsonl"
-                ftm_synthesize(base, catalogue, seed + 1)
+                ftm_synthesize(base, catalogue, seed + 1, prefix="base-")
                 with override_settings(VENDORGRAPH_IMPORT_MATCHES=False):
                     done = import_job_run(job=import_job_create(user=user, path=base, dataset="bench-base"))
                 self.stdout.write(f"catalogue before the timed import: {done.entities_created} entities, "
