@@ -16,6 +16,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Quer
 from django.db.models.functions import Lower, RowNumber
 
 from apps.catalog.models import Citation, Entity, Record, Source, country_name
+from apps.catalog.selectors.store_cache import cached_until_store_changes
 from apps.catalog.selectors.visibility import (
     current_on,
     public_citations,
@@ -155,10 +156,13 @@ def entity_record_groups(entity: Entity, *, as_of: str | None = None, per_group:
     thousands for the busiest vendors) the entity has; the rest are on the group's pages.
     """
     newest = [F("start").desc(), F("id").desc()]
-    rows = (_entity_records(entity, as_of)
-            .annotate(rank=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
-                      total=Window(Count("id"), partition_by=[F("group")]))
-            .filter(rank__lte=per_group).values_list("id", "group", "total"))
+    query = (_entity_records(entity, as_of)
+             .annotate(rank=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
+                       total=Window(Count("id"), partition_by=[F("group")]))
+             .filter(rank__lte=per_group).values_list("id", "group", "total"))
+    # Cached until the store changes: for the busiest vendors this query reads every one of
+    # their records (tens of thousands), and their pages are the most requested.
+    rows = cached_until_store_changes(f"entity-groups:{entity.pk}:{as_of or ''}:{per_group}", lambda: list(query))
     totals: dict[str, int] = {}
     shown: list[int] = []
     for record_id, group, total in rows:
@@ -410,17 +414,30 @@ class CappedPage:
     for the shared pager template.
     """
 
-    def __init__(self, qs: QuerySet, *, number: int, per_page: int, cap: int, fetch=lambda qs: qs):
+    def __init__(self, qs: QuerySet, *, number: int, per_page: int, cap: int, fetch=lambda qs: qs,
+                 cache_key: str | None = None):
+        """`cache_key`: the page's ids and the count are cached until the store changes
+        (apps.catalog.selectors.store_cache), for lists that read many rows to find a page."""
+        def memo(name, compute):
+            return cached_until_store_changes(f"{cache_key}:{name}", compute) if cache_key else compute()
+
+        def page_ids(offset):
+            return memo(f"ids:{offset}:{per_page}",
+                        lambda: list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1]))
+
+        def count():
+            return memo(f"count:{cap}", lambda: qs.order_by()[:cap + 1].count())
+
         self.number = max(1, number)
         offset = (self.number - 1) * per_page
         # The page's ids first (the list's own query, no joins for the planner to start
         # from), then its rows with whatever `fetch` adds, in the list's order.
-        ids = list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1])
+        ids = page_ids(offset)
         if not ids and self.number > 1:  # past the end: the last page, as Paginator.get_page does
-            total = qs.order_by()[:cap + 1].count()
+            total = count()
             last = max(1, -(-min(total, cap) // per_page))
             self.number, offset = last, (last - 1) * per_page
-            ids = list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1])
+            ids = page_ids(offset)
         self.has_next = len(ids) > per_page
         ids = ids[:per_page]
         by_id = {row.pk: row for row in fetch(qs.model.objects.filter(pk__in=ids))}
@@ -428,7 +445,7 @@ class CappedPage:
         if self.number == 1 and not self.has_next:
             total = len(self.object_list)  # the whole list is on this page: nothing to count
         else:
-            total = qs.order_by()[:cap + 1].count()
+            total = count()
         capped = total > cap
         self.paginator = _CappedPaginator(count=min(total, cap), capped=capped,
                                           num_pages=None if capped else max(1, -(-total // per_page)))
@@ -467,10 +484,13 @@ def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: lis
         # (`start > ''` rather than "not empty": a range of the index, skipping the undated.)
         qs = (Record.objects.filter(kind__in=kinds, start__gt="")
               .filter(Exists(public_records().filter(pk=OuterRef("pk")))))
+        cache_key = f"timeline::all:{','.join(sorted(kinds))}"
     else:
         qs = _timeline_records(vendor=vendor, country=country, kinds=kinds).filter(start__gt="")
+        # A busy vendor's or a country's timeline sorts all of its records to find a page.
+        cache_key = f"timeline:{vendor.pk if vendor else ''}:{country}:{','.join(sorted(kinds))}"
     return CappedPage(qs.order_by("start", "id"), number=page, per_page=per_page, cap=TIMELINE_COUNT_CAP,
-                      fetch=with_sources)
+                      fetch=with_sources, cache_key=cache_key)
 
 
 def timeline_undated(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,
