@@ -16,7 +16,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Quer
 from django.db.models.functions import Lower, RowNumber
 
 from apps.catalog.models import Citation, Entity, Record, Source, country_name
-from apps.catalog.selectors.store_cache import cached_until_store_changes
+from apps.catalog.selectors.store_cache import cached_until_graph_changes, cached_until_store_changes
 from apps.catalog.selectors.visibility import (
     current_on,
     public_citations,
@@ -309,10 +309,16 @@ def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | 
     full and paginated). Two Cypher queries that aggregate in Neo4j, one SQL query for the
     cards of the shown records."""
     pages = pages or {}
-    vendors = queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN)
+    # Both aggregate every relationship of every entity of the country (hundreds of
+    # thousands at a million entities): cached until the graph changes.
+    vendors = cached_until_graph_changes(
+        f"country-vendors:{iso}:{as_of or ''}",
+        lambda: queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN))
     wanted = {key: max(1, pages.get(key, 1)) for key, _label in COUNTRY_SECTIONS}
-    sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
-                                        offsets={key: (n - 1) * per_page for key, n in wanted.items()})
+    offsets = {key: (n - 1) * per_page for key, n in wanted.items()}
+    sections = cached_until_graph_changes(
+        f"country-sections:{iso}:{as_of or ''}:{per_page}:" + ",".join(f"{k}={v}" for k, v in sorted(offsets.items())),
+        lambda: queries.country_sections(iso, as_of=as_of, per_page=per_page, offsets=offsets))
     page_objs = {key: Paginator(range(sections.get(key, {}).get("total", 0)), per_page).get_page(wanted[key])
                  for key in wanted}
     if any(page_objs[key].number != wanted[key] for key in wanted):  # a page past the end: show the last

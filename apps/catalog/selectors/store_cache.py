@@ -28,7 +28,20 @@ def store_version() -> str:
 
 def cached_until_store_changes(key: str, compute):
     """compute(), or its answer cached under `key` and the store's current version."""
-    full = f"store:{store_version()}:{key}"
+    return _cached(f"store:{store_version()}:{key}", compute)
+
+
+def cached_until_graph_changes(key: str, compute):
+    """compute() (a graph query), or its answer cached under `key` and the graph's
+    generation (graph.queries.graph_generation: every write to the graph moves it on, as
+    the vendors overview uses it). A graph with no generation yet is not cached."""
+    from graph import queries
+
+    generation = queries.graph_generation()
+    return _cached(f"graph:{generation}:{key}", compute) if generation else compute()
+
+
+def _cached(full: str, compute):
     try:
         hit = cache.get(full)
     except Exception as exc:  # noqa: BLE001 - redis-py raises several connection errors
@@ -40,5 +53,5 @@ def cached_until_store_changes(key: str, compute):
     try:
         cache.set(full, value, timeout=TIMEOUT)
     except Exception as exc:  # noqa: BLE001
-        log.warning("store cache: could not store %s: %s", key, exc)
+        log.warning("store cache: could not store %s: %s", full, exc)
     return value
