@@ -73,6 +73,25 @@ WITH r, startNode(r) AS a, endNode(r) AS b
 RETURN {_NODE_MAP.format(n='a')} AS owner, {_NODE_MAP.format(n='b')} AS owned, {_REL_MAP} AS rel
 """
 
+# The same edges, the expansion testing only what each step carries itself (see
+# ownership_edges); `visible` tells whether the edge's site and party are public too.
+_OWNERSHIP_FAST = """
+MATCH (start:Entity {{uid: $uid}})
+MATCH p = {pattern}
+WHERE all(r IN relationships(p) WHERE ($published_only = false OR {published}) AND {current})
+  AND all(n IN nodes(p) WHERE {node})
+UNWIND relationships(p) AS r
+WITH DISTINCT r LIMIT $limit
+WITH r, startNode(r) AS a, endNode(r) AS b
+RETURN {owner} AS owner, {owned} AS owned, {rel} AS rel,
+       ($published_only = false OR ({site_party})) AS visible
+"""
+OWNERSHIP_UP_FAST, OWNERSHIP_DOWN_FAST = (
+    _OWNERSHIP_FAST.format(pattern=pattern, published=_REL_PUBLISHED, current=_REL_CURRENT,
+                           node=_NODE_VISIBLE.format(n="n"), owner=_NODE_MAP.format(n="a"),
+                           owned=_NODE_MAP.format(n="b"), rel=_REL_MAP, site_party=_REL_SITE_PARTY_PUBLIC)
+    for pattern in (f"(:Entity)-[:OWNS*1..{MAX_CHAIN_DEPTH}]->(start)", f"(start)-[:OWNS*1..{MAX_CHAIN_DEPTH}]->(:Entity)"))
+
 # A vendor's footprint by country: deployments, donations, contracts (the buyer's side) and
 # bans (the authority's side). The place is the counterpart when it is a country, site or
 # public body with a country, else the record's site, else the counterpart's country.
@@ -234,9 +253,14 @@ def ownership_edges(uid: str, *, direction: str = "up", as_of: str | None = None
     """Distinct ownership edges above (`up`) or below (`down`) `uid`: rows {owner, owned, rel}.
 
     At most `limit` edges and MAX_CHAIN_DEPTH steps; with `as_of` only records current then.
+    Like the path finder, the expansion tests what each step carries itself and the site
+    and party of the edges found afterwards; if any fails, the exact query answers.
     """
-    query = OWNERSHIP_UP_EDGES if direction == "up" else OWNERSHIP_DOWN_EDGES
-    return run(query, {"uid": uid, "limit": limit, **_visibility(as_of, published_only)})
+    params = {"uid": uid, "limit": limit, **_visibility(as_of, published_only)}
+    rows = run(OWNERSHIP_UP_FAST if direction == "up" else OWNERSHIP_DOWN_FAST, params)
+    if all([row.pop("visible") for row in rows]) and len(rows) < limit:  # (the limit may hide a failing step)
+        return rows
+    return run(OWNERSHIP_UP_EDGES if direction == "up" else OWNERSHIP_DOWN_EDGES, params)
 
 
 def _is_state(node: dict, rel: dict | None = None) -> bool:

@@ -58,12 +58,12 @@ def _gram_score(field: str, grams: list[str]):
 
 # SQLite: candidates from the FTS5 trigram index (apps.catalog.name_index) in two steps.
 # 1. Names containing every word of the query (a substring match, the index's cheap case).
-# 2. Only when none of those is close (a typo, a different word order): names sharing the
+# 2. Only when none of those is close (a typo: WRatio under _FTS_GOOD_SCORE): names sharing the
 #    most trigrams with the query, ranked by FTS5's bm25 over the rarest of its trigrams, as
 #    many as cover at most _FTS_RANKED_DOCS names (a name sharing a third of the query's
 #    trigrams shares one of the rarest unless all are common; ranking every name containing
 #    "ing" would cost what the full scan did).
-_FTS_GOOD_SCORE = 90.0
+_FTS_GOOD_SCORE = 80.0
 _FTS_RANKED_DOCS = 30_000
 
 
