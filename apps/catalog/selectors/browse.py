@@ -182,9 +182,20 @@ def entity_record_groups(entity: Entity, *, as_of: str | None = None, per_group:
 def entity_group_page(entity: Entity, group: str, *, page: int = 1, as_of: str | None = None, per_page: int = 25):
     """One page of one group of an entity's records (for "show all")."""
     qs = _entity_records(entity, as_of).filter(group=group).order_by("-start", "-id")
-    page_obj = Paginator(qs, per_page).get_page(page)
+    # The group's total (tens of thousands of records for the busiest vendors) is cached
+    # until the store changes, like the entity page's groups.
+    total = cached_until_store_changes(f"entity-group-count:{entity.pk}:{group}:{as_of or ''}", qs.count)
+    page_obj = _CountedPaginator(qs, per_page, count=total).get_page(page)
     page_obj.object_list = list(with_sources(qs)[page_obj.start_index() - 1:page_obj.end_index()]) if page_obj.paginator.count else []
     return page_obj
+
+
+class _CountedPaginator(Paginator):
+    """A Paginator told its count (Django's counts with a query of its own)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
 
 
 def ultimate_owners(entity: Entity, *, as_of: str | None = None) -> list[dict]:
