@@ -121,8 +121,9 @@ def _fts_candidates(entities: QuerySet, aliases: QuerySet, norm: str, grams: lis
         chosen.append(gram)
         covered += count
     ranked_names, ranked_aliases = both(" OR ".join(_fts_quote(g) for g in chosen), ranked=True)
-    return ([*name_rows, *(r for r in ranked_names if r not in set(name_rows))],
-            [*alias_rows, *(r for r in ranked_aliases if r not in set(alias_rows))])
+    seen_names, seen_aliases = set(name_rows), set(alias_rows)
+    return ([*name_rows, *(r for r in ranked_names if r not in seen_names)],
+            [*alias_rows, *(r for r in ranked_aliases if r not in seen_aliases)])
 
 
 def entity_search(*, q: str, kind: str = "", country: str = "", include_unpublished: bool = False,
