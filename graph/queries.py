@@ -23,14 +23,18 @@ ENDED_STATUSES = ["ended", "former", "removed", "repaid", "lifted", "annulled", 
 # a record is public when published and every entity it names -- both ends, the site and
 # the party -- is published.
 _ENTITY_PUBLIC = "{n}.workflow = 'published'"
-_REL_PUBLIC = """($published_only = false OR (r.workflow = 'published'
-  AND startNode(r).workflow = 'published' AND endNode(r).workflow = 'published'
-  AND (r.site IS NULL OR EXISTS { MATCH (pub_site:Entity {uid: r.site}) WHERE pub_site.workflow = 'published' })
-  AND (r.party IS NULL OR EXISTS { MATCH (pub_party:Entity {uid: r.party}) WHERE pub_party.workflow = 'published' })))"""
-_REL_VISIBLE = _REL_PUBLIC + """
-  AND ($as_of IS NULL OR ((r.start IS NULL OR r.start <= $as_of)
+# The rule in parts, for the path finder (below); _REL_PUBLIC is their conjunction.
+_REL_PUBLISHED = "r.workflow = 'published'"
+_REL_ENDS_PUBLIC = "startNode(r).workflow = 'published' AND endNode(r).workflow = 'published'"
+_REL_SITE_PARTY_PUBLIC = """(r.site IS NULL OR EXISTS { MATCH (pub_site:Entity {uid: r.site}) WHERE pub_site.workflow = 'published' })
+  AND (r.party IS NULL OR EXISTS { MATCH (pub_party:Entity {uid: r.party}) WHERE pub_party.workflow = 'published' })"""
+_REL_PUBLIC = f"""($published_only = false OR ({_REL_PUBLISHED}
+  AND {_REL_ENDS_PUBLIC}
+  AND {_REL_SITE_PARTY_PUBLIC}))"""
+_REL_CURRENT = """($as_of IS NULL OR ((r.start IS NULL OR r.start <= $as_of)
        AND (r.end IS NULL OR r.end >= left($as_of, size(r.end)))
        AND NOT (r.end IS NULL AND coalesce(r.status, '') IN $ended_statuses)))"""
+_REL_VISIBLE = _REL_PUBLIC + "\n  AND " + _REL_CURRENT
 _NODE_VISIBLE = "($published_only = false OR " + _ENTITY_PUBLIC + ")"
 # Overlap of a record's [start, end] with the range [$date_from, $date_to] (either open).
 _REL_IN_RANGE = """($date_to IS NULL OR r.start IS NULL OR r.start <= $date_to)
@@ -68,6 +72,25 @@ WITH DISTINCT r LIMIT $limit
 WITH r, startNode(r) AS a, endNode(r) AS b
 RETURN {_NODE_MAP.format(n='a')} AS owner, {_NODE_MAP.format(n='b')} AS owned, {_REL_MAP} AS rel
 """
+
+# The same edges, the expansion testing only what each step carries itself (see
+# ownership_edges); `visible` tells whether the edge's site and party are public too.
+_OWNERSHIP_FAST = """
+MATCH (start:Entity {{uid: $uid}})
+MATCH p = {pattern}
+WHERE all(r IN relationships(p) WHERE ($published_only = false OR {published}) AND {current})
+  AND all(n IN nodes(p) WHERE {node})
+UNWIND relationships(p) AS r
+WITH DISTINCT r LIMIT $limit
+WITH r, startNode(r) AS a, endNode(r) AS b
+RETURN {owner} AS owner, {owned} AS owned, {rel} AS rel,
+       ($published_only = false OR ({site_party})) AS visible
+"""
+OWNERSHIP_UP_FAST, OWNERSHIP_DOWN_FAST = (
+    _OWNERSHIP_FAST.format(pattern=pattern, published=_REL_PUBLISHED, current=_REL_CURRENT,
+                           node=_NODE_VISIBLE.format(n="n"), owner=_NODE_MAP.format(n="a"),
+                           owned=_NODE_MAP.format(n="b"), rel=_REL_MAP, site_party=_REL_SITE_PARTY_PUBLIC)
+    for pattern in (f"(:Entity)-[:OWNS*1..{MAX_CHAIN_DEPTH}]->(start)", f"(start)-[:OWNS*1..{MAX_CHAIN_DEPTH}]->(:Entity)"))
 
 # A vendor's footprint by country: deployments, donations, contracts (the buyer's side) and
 # bans (the authority's side). The place is the counterpart when it is a country, site or
@@ -188,6 +211,27 @@ LIMIT $limit
 """
     for hops in range(1, MAX_PATH_HOPS + 1)
 }
+# The same answer, usually much faster: the search for shortest paths tests only what a
+# relationship and the nodes on the path carry themselves (published, current, the types),
+# which Neo4j checks while it expands; the rest of the rule (a published site and party,
+# two index look-ups each) is then tested on the few paths found. Whenever that drops a
+# path (a site or party not public) the exact query above answers instead, so a longer
+# visible path is never hidden by a shorter invisible one. (Every node of a path is tested
+# for publication, so the two ends of each relationship are.)
+SHORTEST_PATHS_FAST = {
+    hops: f"""
+MATCH (a:Entity {{uid: $a}}), (b:Entity {{uid: $b}})
+MATCH p = allShortestPaths((a)-[*..{hops}]-(b))
+WHERE all(r IN relationships(p) WHERE type(r) IN $types AND ($published_only = false OR {_REL_PUBLISHED})
+                                  AND {_REL_CURRENT})
+  AND all(n IN nodes(p) WHERE {_NODE_VISIBLE.format(n='n')})
+WITH p LIMIT $limit
+RETURN [n IN nodes(p) | {_NODE_MAP.format(n='n')}] AS nodes,
+       [r IN relationships(p) | {_REL_MAP}] AS rels,
+       all(r IN relationships(p) WHERE $published_only = false OR ({_REL_SITE_PARTY_PUBLIC})) AS visible
+"""
+    for hops in range(1, MAX_PATH_HOPS + 1)
+}
 
 
 GRAPH_GENERATION = "MATCH (m:GraphMeta {key: 'generation'}) RETURN m.epoch + ':' + toString(m.n) AS generation"
@@ -209,9 +253,14 @@ def ownership_edges(uid: str, *, direction: str = "up", as_of: str | None = None
     """Distinct ownership edges above (`up`) or below (`down`) `uid`: rows {owner, owned, rel}.
 
     At most `limit` edges and MAX_CHAIN_DEPTH steps; with `as_of` only records current then.
+    Like the path finder, the expansion tests what each step carries itself and the site
+    and party of the edges found afterwards; if any fails, the exact query answers.
     """
-    query = OWNERSHIP_UP_EDGES if direction == "up" else OWNERSHIP_DOWN_EDGES
-    return run(query, {"uid": uid, "limit": limit, **_visibility(as_of, published_only)})
+    params = {"uid": uid, "limit": limit, **_visibility(as_of, published_only)}
+    rows = run(OWNERSHIP_UP_FAST if direction == "up" else OWNERSHIP_DOWN_FAST, params)
+    if all([row.pop("visible") for row in rows]) and len(rows) < limit:  # (the limit may hide a failing step)
+        return rows
+    return run(OWNERSHIP_UP_EDGES if direction == "up" else OWNERSHIP_DOWN_EDGES, params)
 
 
 def _is_state(node: dict, rel: dict | None = None) -> bool:
@@ -344,8 +393,11 @@ def paths_between(a: str, b: str, *, max_hops: int = 4, kinds: list[str] | None 
     types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
     if a == b:
         return []
-    return run(SHORTEST_PATHS_BOUNDED[hops], {"a": a, "b": b, "types": types, "limit": limit,
-                                              **_visibility(as_of, published_only)})
+    params = {"a": a, "b": b, "types": types, "limit": limit, **_visibility(as_of, published_only)}
+    rows = run(SHORTEST_PATHS_FAST[hops], params)
+    if all(row["visible"] for row in rows):
+        return [{"nodes": row["nodes"], "rels": row["rels"]} for row in rows]
+    return run(SHORTEST_PATHS_BOUNDED[hops], params)
 
 
 # --- Exports (issue 5) -------------------------------------------------------------------

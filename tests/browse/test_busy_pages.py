@@ -127,3 +127,35 @@ def test_a_retraction_leaves_the_cached_vendors_overview_at_once(client, publish
     contract.save()
     publish.drain()
     assert [v["node"]["name"] for v in client.get("/").context["vendors"]] == ["Acme Scanners Ltd"]
+
+
+def test_a_retraction_leaves_the_cached_groups_and_timeline_of_a_busy_vendor_at_once(client, busy_vendor,
+                                                                                   redis_server):
+    vendor = busy_vendor["vendor"]
+    page = reverse("browse:entity", args=[vendor.uuid])
+    timeline = reverse("browse:timeline")
+
+    def contracts_shown():
+        groups = {g["key"]: g for g in client.get(page).context["groups"]}
+        group_page = client.get(reverse("browse:entity_group", args=[vendor.uuid, "contracts"]))
+        return (groups["contracts"]["total"], group_page.context["page_obj"].paginator.count,
+                client.get(timeline, {"vendor": vendor.uuid, "kind": "contract"}).context["page_obj"].paginator.count)
+
+    assert contracts_shown() == (40, 40, 40)
+    assert contracts_shown() == (40, 40, 40)  # the second time from the cache
+    services.workflow_transition(user=make_user("rita", "reviewer"), obj=busy_vendor["contracts"][39], to="retracted")
+    assert contracts_shown() == (39, 39, 39)
+    assert "Contract 39" not in client.get(page).content.decode()
+
+
+def test_a_country_page_shows_a_new_tender_once_the_graph_has_it(client, publish, graph, redis_server):
+    serbia = publish.entity("Serbia", kind="country", iso_code="RS", country="RS")
+    vendor = publish.entity("Acme Scanners Ltd", country="CN")
+    publish.record(serbia, vendor, kind="contract", start="2021", title="First tender")
+    publish.drain()
+    url = reverse("browse:country", args=["RS"])
+    assert "First tender" in client.get(url).content.decode()
+    publish.record(serbia, vendor, kind="contract", start="2022", title="Second tender")
+    publish.drain()
+    html = client.get(url).content.decode()
+    assert "First tender" in html and "Second tender" in html

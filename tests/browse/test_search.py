@@ -55,3 +55,20 @@ def test_results_paginate_and_suggestions_answer(client, publish, graph):
     assert len(page3.context["results"]) == 5
     suggest = client.get(reverse("browse:search_suggest"), {"q": "scaner vendr"})
     assert suggest.content.decode().count("<li>") == 8
+
+
+def test_it_finds_a_renamed_entity_by_its_new_name_and_not_its_old_one(publish, graph):
+    entity = publish.entity("Acme Scanners")
+    assert names("acme scanners") == ["Acme Scanners"]
+    entity.name = "Borealis Optics"
+    entity.save()
+    assert names("borealis optics") == ["Borealis Optics"]
+    assert names("acme scanners") == []
+
+
+def test_a_misspelt_name_is_found_among_many_sharing_its_other_word(publish, graph):
+    publish.entity("Smiths Detection")
+    for i in range(30):
+        publish.entity(f"Smiths Trading {i:02d}")
+    assert names("smiths detektion")[0] == "Smiths Detection"
+    assert names("smith detection")[0] == "Smiths Detection"

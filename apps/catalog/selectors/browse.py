@@ -16,6 +16,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Quer
 from django.db.models.functions import Lower, RowNumber
 
 from apps.catalog.models import Citation, Entity, Record, Source, country_name
+from apps.catalog.selectors.store_cache import cached_until_graph_changes, cached_until_store_changes
 from apps.catalog.selectors.visibility import (
     current_on,
     public_citations,
@@ -155,10 +156,13 @@ def entity_record_groups(entity: Entity, *, as_of: str | None = None, per_group:
     thousands for the busiest vendors) the entity has; the rest are on the group's pages.
     """
     newest = [F("start").desc(), F("id").desc()]
-    rows = (_entity_records(entity, as_of)
-            .annotate(rank=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
-                      total=Window(Count("id"), partition_by=[F("group")]))
-            .filter(rank__lte=per_group).values_list("id", "group", "total"))
+    query = (_entity_records(entity, as_of)
+             .annotate(rank=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
+                       total=Window(Count("id"), partition_by=[F("group")]))
+             .filter(rank__lte=per_group).values_list("id", "group", "total"))
+    # Cached until the store changes: for the busiest vendors this query reads every one of
+    # their records (tens of thousands), and their pages are the most requested.
+    rows = cached_until_store_changes(f"entity-groups:{entity.pk}:{as_of or ''}:{per_group}", lambda: list(query))
     totals: dict[str, int] = {}
     shown: list[int] = []
     for record_id, group, total in rows:
@@ -178,9 +182,20 @@ def entity_record_groups(entity: Entity, *, as_of: str | None = None, per_group:
 def entity_group_page(entity: Entity, group: str, *, page: int = 1, as_of: str | None = None, per_page: int = 25):
     """One page of one group of an entity's records (for "show all")."""
     qs = _entity_records(entity, as_of).filter(group=group).order_by("-start", "-id")
-    page_obj = Paginator(qs, per_page).get_page(page)
+    # The group's total (tens of thousands of records for the busiest vendors) is cached
+    # until the store changes, like the entity page's groups.
+    total = cached_until_store_changes(f"entity-group-count:{entity.pk}:{group}:{as_of or ''}", qs.count)
+    page_obj = _CountedPaginator(qs, per_page, count=total).get_page(page)
     page_obj.object_list = list(with_sources(qs)[page_obj.start_index() - 1:page_obj.end_index()]) if page_obj.paginator.count else []
     return page_obj
+
+
+class _CountedPaginator(Paginator):
+    """A Paginator told its count (Django's counts with a query of its own)."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # Paginator.count is a cached_property
 
 
 def ultimate_owners(entity: Entity, *, as_of: str | None = None) -> list[dict]:
@@ -305,10 +320,16 @@ def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | 
     full and paginated). Two Cypher queries that aggregate in Neo4j, one SQL query for the
     cards of the shown records."""
     pages = pages or {}
-    vendors = queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN)
+    # Both aggregate every relationship of every entity of the country (hundreds of
+    # thousands at a million entities): cached until the graph changes.
+    vendors = cached_until_graph_changes(
+        f"country-vendors:{iso}:{as_of or ''}",
+        lambda: queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN))
     wanted = {key: max(1, pages.get(key, 1)) for key, _label in COUNTRY_SECTIONS}
-    sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
-                                        offsets={key: (n - 1) * per_page for key, n in wanted.items()})
+    offsets = {key: (n - 1) * per_page for key, n in wanted.items()}
+    sections = cached_until_graph_changes(
+        f"country-sections:{iso}:{as_of or ''}:{per_page}:" + ",".join(f"{k}={v}" for k, v in sorted(offsets.items())),
+        lambda: queries.country_sections(iso, as_of=as_of, per_page=per_page, offsets=offsets))
     page_objs = {key: Paginator(range(sections.get(key, {}).get("total", 0)), per_page).get_page(wanted[key])
                  for key in wanted}
     if any(page_objs[key].number != wanted[key] for key in wanted):  # a page past the end: show the last
@@ -410,17 +431,30 @@ class CappedPage:
     for the shared pager template.
     """
 
-    def __init__(self, qs: QuerySet, *, number: int, per_page: int, cap: int, fetch=lambda qs: qs):
+    def __init__(self, qs: QuerySet, *, number: int, per_page: int, cap: int, fetch=lambda qs: qs,
+                 cache_key: str | None = None):
+        """`cache_key`: the page's ids and the count are cached until the store changes
+        (apps.catalog.selectors.store_cache), for lists that read many rows to find a page."""
+        def memo(name, compute):
+            return cached_until_store_changes(f"{cache_key}:{name}", compute) if cache_key else compute()
+
+        def page_ids(offset):
+            return memo(f"ids:{offset}:{per_page}",
+                        lambda: list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1]))
+
+        def count():
+            return memo(f"count:{cap}", lambda: qs.order_by()[:cap + 1].count())
+
         self.number = max(1, number)
         offset = (self.number - 1) * per_page
         # The page's ids first (the list's own query, no joins for the planner to start
         # from), then its rows with whatever `fetch` adds, in the list's order.
-        ids = list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1])
+        ids = page_ids(offset)
         if not ids and self.number > 1:  # past the end: the last page, as Paginator.get_page does
-            total = qs.order_by()[:cap + 1].count()
+            total = count()
             last = max(1, -(-min(total, cap) // per_page))
             self.number, offset = last, (last - 1) * per_page
-            ids = list(qs.values_list("pk", flat=True)[offset:offset + per_page + 1])
+            ids = page_ids(offset)
         self.has_next = len(ids) > per_page
         ids = ids[:per_page]
         by_id = {row.pk: row for row in fetch(qs.model.objects.filter(pk__in=ids))}
@@ -428,7 +462,7 @@ class CappedPage:
         if self.number == 1 and not self.has_next:
             total = len(self.object_list)  # the whole list is on this page: nothing to count
         else:
-            total = qs.order_by()[:cap + 1].count()
+            total = count()
         capped = total > cap
         self.paginator = _CappedPaginator(count=min(total, cap), capped=capped,
                                           num_pages=None if capped else max(1, -(-total // per_page)))
@@ -467,10 +501,13 @@ def timeline_page(*, vendor: Entity | None = None, country: str = "", kinds: lis
         # (`start > ''` rather than "not empty": a range of the index, skipping the undated.)
         qs = (Record.objects.filter(kind__in=kinds, start__gt="")
               .filter(Exists(public_records().filter(pk=OuterRef("pk")))))
+        cache_key = f"timeline::all:{','.join(sorted(kinds))}"
     else:
         qs = _timeline_records(vendor=vendor, country=country, kinds=kinds).filter(start__gt="")
+        # A busy vendor's or a country's timeline sorts all of its records to find a page.
+        cache_key = f"timeline:{vendor.pk if vendor else ''}:{country}:{','.join(sorted(kinds))}"
     return CappedPage(qs.order_by("start", "id"), number=page, per_page=per_page, cap=TIMELINE_COUNT_CAP,
-                      fetch=with_sources)
+                      fetch=with_sources, cache_key=cache_key)
 
 
 def timeline_undated(*, vendor: Entity | None = None, country: str = "", kinds: list[str] | None = None,

@@ -56,6 +56,76 @@ def _gram_score(field: str, grams: list[str]):
     return total
 
 
+# SQLite: candidates from the FTS5 trigram index (apps.catalog.name_index) in two steps.
+# 1. Names containing every word of the query (a substring match, the index's cheap case).
+# 2. Only when none of those is close (a typo: WRatio under _FTS_GOOD_SCORE): names sharing the
+#    most trigrams with the query, ranked by FTS5's bm25 over the rarest of its trigrams, as
+#    many as cover at most _FTS_RANKED_DOCS names (a name sharing a third of the query's
+#    trigrams shares one of the rarest unless all are common; ranking every name containing
+#    "ing" would cost what the full scan did).
+_FTS_GOOD_SCORE = 80.0
+_FTS_RANKED_DOCS = 30_000
+
+
+def _fts_quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _fts_arm(qs: QuerySet, table: str, entity_field: str, ranked: bool) -> tuple[str, list]:
+    """One SELECT (entity id, name_norm) of `qs` (entities or aliases, filters kept) joined to
+    `table`'s FTS5 index, which drives it; the MATCH expression is its last parameter."""
+    from apps.catalog.name_index import fts_table
+
+    fts = fts_table(table)
+    sql, params = (qs.order_by().values(fts_row=F("id"), fts_entity=F(entity_field), fts_name=F("name_norm"))
+                   .query.sql_with_params())
+    return (f"SELECT * FROM (SELECT q.fts_entity, q.fts_name FROM {fts} JOIN ({sql}) AS q "
+            f"ON q.fts_row = {fts}.rowid WHERE {fts} MATCH %s {f'ORDER BY {fts}.rank' if ranked else ''} "
+            f"LIMIT {_CANDIDATES})"), list(params)
+
+
+def _fts_candidates(entities: QuerySet, aliases: QuerySet, norm: str, grams: list[str]):
+    """(name rows, alias rows) of (entity id, name_norm), or None when this database has no
+    name index (see apps.catalog.name_index); one query, three for a query with a typo."""
+    from django.db.utils import OperationalError
+
+    from apps.catalog.name_index import fts_table
+
+    def both(match: str, ranked: bool = False) -> tuple[list, list]:
+        (names_sql, names_params), (alias_sql, alias_params) = (
+            _fts_arm(entities, "catalog_entity", "id", ranked), _fts_arm(aliases, "catalog_alias", "entity_id", ranked))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 0, * FROM ({names_sql}) UNION ALL SELECT 1, * FROM ({alias_sql})",
+                           [*names_params, match, *alias_params, match])
+            rows = cursor.fetchall()
+        return [r[1:] for r in rows if r[0] == 0], [r[1:] for r in rows if r[0] == 1]
+
+    words = " ".join(_fts_quote(w) for w in norm.split() if len(w) >= 3)
+    try:
+        name_rows, alias_rows = both(words)
+    except OperationalError:  # no index: a database not migrated by this version
+        return None
+    if any(c.startswith(norm) or fuzz.WRatio(norm, c) >= _FTS_GOOD_SCORE for _id, c in name_rows + alias_rows):
+        return name_rows, alias_rows
+    fts = fts_table("catalog_entity")
+    usable = [g for g in grams if len(g) >= 3]
+    counts_sql = ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH %s LIMIT %s))"
+                           for _ in usable)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {counts_sql}", [x for g in usable for x in (_fts_quote(g), _FTS_RANKED_DOCS + 1)])
+        counts = cursor.fetchone()
+    chosen, covered = [], 0
+    for count, gram in sorted(zip(counts, usable)):
+        if chosen and covered + count > _FTS_RANKED_DOCS:
+            break
+        chosen.append(gram)
+        covered += count
+    ranked_names, ranked_aliases = both(" OR ".join(_fts_quote(g) for g in chosen), ranked=True)
+    seen_names, seen_aliases = set(name_rows), set(alias_rows)
+    return ([*name_rows, *(r for r in ranked_names if r not in seen_names)],
+            [*alias_rows, *(r for r in ranked_aliases if r not in seen_aliases)])
+
+
 def entity_search(*, q: str, kind: str = "", country: str = "", include_unpublished: bool = False,
                   limit: int = MAX_SEARCH_HITS) -> list[SearchHit]:
     """Public entities whose name or a public alias matches `q`: case-, accent- and
@@ -95,6 +165,9 @@ def entity_search(*, q: str, kind: str = "", country: str = "", include_unpublis
                      .values_list("id", "name_norm")[:_PG_CANDIDATES])
         alias_rows = (aliases.filter(TrigramWordSimilar(F("name_norm"), Value(norm)))
                       .values_list("entity_id", "name_norm")[:_PG_CANDIDATES])
+    elif connection.vendor == "sqlite" and any(len(w) >= 3 for w in norm.split()) and (
+            found := _fts_candidates(entities, aliases, norm, grams)) is not None:
+        name_rows, alias_rows = found
     else:
         need = max(1, (len(grams) + 2) // 3)
         name_rows = (entities.annotate(g=_gram_score("name_norm", grams)).filter(g__gte=need)

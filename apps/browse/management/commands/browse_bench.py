@@ -138,6 +138,8 @@ class Command(BaseCommand):
         parser.add_argument("--ops", action="store_true", help="also time graph_check")
         parser.add_argument("--ops-rebuild", action="store_true", help="also time graph_rebuild on the full graph")
         parser.add_argument("--keep", action="store_true", help="leave the bench servers running")
+        parser.add_argument("--build-only", action="store_true",
+                            help="build (or check) the store and graph, measure nothing (page_profile can then run)")
         parser.add_argument("--child", action="store_true", help="(internal) run with the bench database configured")
 
     # --- parent: servers and a child process configured for the bench database ----------
@@ -180,7 +182,7 @@ class Command(BaseCommand):
         for name in ("db", "entities", "records", "clients", "requests", "dir", "port", "neo4j_heap",
                      "neo4j_pagecache", "seed", "workers", "http_port", "budget"):
             argv += [f"--{name.replace('_', '-')}", str(opts[name])]
-        for flag in ("ops", "ops_rebuild"):
+        for flag in ("ops", "ops_rebuild", "build_only"):
             if opts[flag]:
                 argv.append(f"--{flag.replace('_', '-')}")
         try:
@@ -229,6 +231,8 @@ class Command(BaseCommand):
                               f"empty graph) in {build.seconds_graph:.0f} s")
         else:
             self.stdout.write(f"Reusing the benchmark store ({have[0]} entities, {have[1]} records)")
+        if opts["build_only"]:
+            return
         self.measure(opts, build)
         if opts["ops"] or opts["ops_rebuild"]:
             self.ops(rebuild=opts["ops_rebuild"])
