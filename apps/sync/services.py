@@ -84,12 +84,21 @@ def _nudge_on_commit() -> None:
     transaction.on_commit(_nudge, robust=True)
 
 
+# The nudge's own broker connection: one attempt, short timeouts. Through the app's shared
+# producer pool a refused connection was retried once after kombu's 2 s back-off
+# (`max_retries` of CELERY_BROKER_TRANSPORT_OPTIONS), so with Redis down every committed write
+# waited ~2 s. Scoped to this publish: the worker's own reconnection keeps its settings.
+_NUDGE_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.5, "socket_timeout": 1}
+
+
 def _nudge() -> None:
     """Ask a worker to drain now. Failure (Redis down) is fine: the sweeper will deliver."""
     from apps.sync.tasks import outbox_drain_task
 
     try:
-        outbox_drain_task.apply_async(retry=False)
+        with outbox_drain_task.app.connection_for_write(
+                connect_timeout=0.5, transport_options=_NUDGE_TRANSPORT_OPTIONS) as conn:
+            outbox_drain_task.apply_async(retry=False, connection=conn)
     except Exception as exc:  # noqa: BLE001 - any broker failure only delays the graph
         log.warning("could not queue outbox drain (the sweeper will deliver): %s", exc)
 
