@@ -190,12 +190,16 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
             *[When(id__in=ids, then=Value(version)) for version, ids in by_before.items()],
             output_field=PositiveIntegerField()
         ))
+    # An endpoint entity is not in the graph yet: back off and try again. One statement per
+    # distinct attempt count (rows of one batch mostly share it), not one save per row.
+    by_attempts: dict[int, list[int]] = {}
     for event in waiting:
-        # An endpoint entity is not in the graph yet: back off and try again.
         event.attempts += 1
-        event.claimed_until = now + dt.timedelta(seconds=min(300, 2 ** min(event.attempts, 8)))
-        event.last_error = "an entity this record points at is not in the graph yet"
-        event.save(update_fields=["attempts", "claimed_until", "last_error"])
+        by_attempts.setdefault(event.attempts, []).append(event.id)
+    for attempts, ids in by_attempts.items():
+        OutboxEvent.objects.filter(id__in=ids).update(
+            attempts=attempts, claimed_until=now + dt.timedelta(seconds=min(300, 2 ** min(attempts, 8))),
+            last_error="an entity this record points at is not in the graph yet")
     result.applied += sum(1 for o in outcomes.values() if o == "applied")
     result.stale += sum(1 for o in outcomes.values() if o == "stale")
     result.waiting += len(waiting)
