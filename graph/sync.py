@@ -29,17 +29,11 @@ _STALE_TOMB = "(t IS NOT NULL AND t.version >= r.version)"
 # version test on the old value and the older write could land last. Setting and removing
 # a dummy property takes the lock (held to the end of the transaction) and changes nothing.
 _LOCK_M = "SET m._lock = true REMOVE m._lock"
-# The write queries' plans are unique-index seeks whatever the graph's size, but Neo4j plans
-# them again each time its statistics drift (every few seconds while an import grows the graph
-# from empty): a quarter of Neo4j's CPU in a drain profile was spent re-planning them. A
-# change of the schema (an index added or dropped) still clears the plan cache.
-_FIXED_PLAN = "CYPHER replan=skip"
 
 # MERGE first, then keep only rows newer than what the node holds: a stale row simply
 # drops out (and is reported "stale" by its absence from the result).
 ENTITY_UPSERT = {
     kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
 WITH r WHERE t IS NULL OR t.version < r.version
@@ -71,7 +65,6 @@ RETURN collect([r.uid, before]) AS applied
 # what they are. The outcome of a created row is "applied" with nothing before it (0).
 ENTITY_CREATE_NEW = {
     kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Entity {{uid: r.uid}})
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
@@ -84,7 +77,6 @@ RETURN collect(r.uid) AS created
 }
 
 ENTITY_DELETE = f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Entity {{uid: r.uid}})
 FOREACH (x IN CASE WHEN n IS NULL THEN [] ELSE [n] END | SET x._lock = true REMOVE x._lock)
@@ -99,7 +91,6 @@ RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' ELSE 'applied' END AS outcome,
 
 RECORD_UPSERT = {
     kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 OPTIONAL MATCH (a:Entity {{uid: r.s}})
 OPTIONAL MATCH (b:Entity {{uid: r.o}})
@@ -117,7 +108,6 @@ RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' WHEN ok THEN 'applied' ELSE 'm
 
 RECORD_CREATE_NEW = {
     kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
@@ -133,7 +123,6 @@ RETURN collect(r.uid) AS created
 
 RECORD_DELETE = {
     kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
 OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
@@ -231,13 +220,11 @@ def _create_new(aggregate: str, kind: str, rows: list[dict], outcomes: dict, app
 # relationship or tombstone can exist yet. Relationship uid constraints are dropped for the
 # load and created at the end (one index build instead of millions of index inserts).
 BULK_ENTITY = {kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 CREATE (m:Entity:{label})
 SET m = r.props, m.uid = r.uid, m.version = r.version
 """ for kind, label in NODE_LABELS.items()}
 BULK_RECORD = {kind: f"""
-{_FIXED_PLAN}
 UNWIND $rows AS r
 MATCH (a:Entity {{uid: r.s}})
 MATCH (b:Entity {{uid: r.o}})
@@ -365,7 +352,7 @@ def graph_counts() -> tuple[dict[str, int], dict[str, int]]:
 # are cached under it (graph.queries.graph_generation), so a cached answer is never older
 # than the graph: the bump commits with the change itself.
 _START_GENERATION = "MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0"
-_BUMP_GENERATION = _FIXED_PLAN + """
+_BUMP_GENERATION = """
 MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0
 SET m.n = m.n + 1
 """
