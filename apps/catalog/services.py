@@ -710,7 +710,7 @@ def entity_delete(*, user, entity: Entity) -> None:
 
 def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity:
     """Merge `merge` into `keep`: its names become names of `keep`, its records, facts,
-    citations and identifiers move over, the decision is recorded, and `merge` is deleted.
+    citations, identifiers and followers move over, the decision is recorded, and `merge` is deleted.
 
     What was public stays public; what was not (a draft merged into a published entity:
     its name, its facts, the citations of the draft itself) is put up for review on `keep`
@@ -750,6 +750,9 @@ def entity_merge(*, user, keep: Entity, merge: Entity, note: str = "") -> Entity
             "records": [[pk, end] for end in RECORD_ENDS
                         for pk in Record.objects.filter(**{end: merge}).values_list("pk", flat=True)],
             "items": list(ImportedItem.objects.filter(entity=merge).values("id", "owns_entity")),
+            # Followers of the merged entity follow `keep` from now on (a user who followed
+            # both keeps one follow); the split gives each back the follow they had.
+            "follows": [[user_id, moved] for user_id, moved in _follows_move(merge=merge, keep=keep)],
             "keep": {"identifiers": keep.identifiers or {}, "country": keep.country, "description": keep.description},
             "added_aliases": [], "moved_facts": [],
         }
@@ -864,6 +867,7 @@ def entity_split(*, user, decision, note: str = "") -> Entity:
         for row in undo["items"]:
             ImportedItem.objects.filter(pk=row["id"], entity=keep).update(entity=restored,
                                                                           owns_entity=row["owns_entity"])
+        _follows_restore(undo.get("follows", []), keep=keep, restored=restored)
         before, merged_ids = undo["keep"], data.get("identifiers") or {}
         keep.refresh_from_db()
         keep.identifiers = {k: v for k, v in (keep.identifiers or {}).items()
@@ -879,6 +883,37 @@ def entity_split(*, user, decision, note: str = "") -> Entity:
         decision.decided_by, decision.decided_at = user, timezone.now()
         decision.save()
     return restored
+
+
+def _follows_move(*, merge: Entity, keep: Entity) -> list[tuple[int, bool]]:
+    """Move the follows of `merge` to `keep` before `merge` is deleted (which would delete
+    them): [(user id, moved)] — moved False when the user followed `keep` already."""
+    from apps.following.models import Follow
+
+    already = set(Follow.objects.filter(entity=keep).values_list("user_id", flat=True))
+    done = []
+    for follow in Follow.objects.filter(entity=merge):
+        if follow.user_id in already:
+            follow.delete()
+            done.append((follow.user_id, False))
+        else:
+            follow.entity = keep
+            follow.save(update_fields=["entity"])
+            done.append((follow.user_id, True))
+    return done
+
+
+def _follows_restore(follows: list, *, keep: Entity, restored: Entity) -> None:
+    """A split gives each follower of the merged entity its follow back: moved follows
+    move back (unless the user has unfollowed since), removed ones are made again."""
+    from apps.following.models import Follow
+
+    for user_id, moved in follows:
+        if moved:
+            Follow.objects.filter(user_id=user_id, entity=keep).update(entity=restored)
+        else:
+            Follow.objects.get_or_create(user_id=user_id, entity=restored,
+                                         defaults={"notified_at": timezone.now()})
 
 
 def _record_end_move(record: Record, *, end: str, to: Entity, user, reason: str, field: str) -> None:

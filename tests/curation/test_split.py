@@ -83,3 +83,23 @@ def test_an_admin_splits_from_the_entity_history_page(charlie, as_user):
     assert response.redirect_chain[-1][0] == history
     assert "Split Nuotech off again" in response.content.decode()
     assert Entity.objects.filter(uuid=b_uuid, name="Nuotech").exists()
+
+
+def test_followers_of_the_merged_entity_follow_the_kept_one_and_get_their_follow_back_on_split(charlie, bob):
+    from apps.following.models import Follow
+
+    a = make_entity("Nuctech", country="CN")
+    b = make_entity("Nuotech")
+    Follow.objects.create(user=bob, entity=b, notified_at=b.created_at)       # followed the merged one only
+    Follow.objects.create(user=charlie, entity=a, notified_at=a.created_at)   # followed both
+    Follow.objects.create(user=charlie, entity=b, notified_at=b.created_at)
+    services.entity_merge(user=charlie, keep=a, merge=b)
+
+    # The merge does not silently drop bob's follow: he now follows the entity it became.
+    assert set(Follow.objects.values_list("user__username", "entity__name")) == {("bob", "Nuctech"),
+                                                                                  ("charlie", "Nuctech")}
+
+    restored = services.entity_split(user=charlie, decision=MergeDecision.objects.get())
+
+    assert set(Follow.objects.values_list("user__username", "entity_id")) == {
+        ("bob", restored.pk), ("charlie", a.pk), ("charlie", restored.pk)}
