@@ -98,7 +98,8 @@ class Command(BaseCommand):
         row_cpu = self._cpu(cpu)
         assert bench.count_nodes() == sample
         row_rate = sample / row_s
-        out(f"row-by-row save(): {sample} nodes in {row_s:.2f} s = {row_rate:,.0f} upserts/s{self._per_cpu(sample, row_cpu)}")
+        out(f"row-by-row save(): {sample} nodes in {row_s:.2f} s = {row_rate:,.0f} upserts/s"
+            f"{self._per_cpu(sample, row_cpu)}")
         ratio = batched_create / row_rate
         out(f"ratio batched/row-by-row: {ratio:.1f}x")
         out(f"targets: >= 25,000 upserts/s ({'met' if batched_create >= 25_000 else 'NOT met'}), "
