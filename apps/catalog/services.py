@@ -17,12 +17,13 @@ published only by a reviewer and with a citation whose quote is found.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.catalog.models import Alias, Citation, Entity, Fact, NameKey, Record, Source
@@ -30,6 +31,7 @@ from apps.catalog.selectors.visibility import RECORD_ENDS, published_records_nam
 from apps.catalog.text import TYPO_KEY, head_word, name_keys, normalize_name
 from apps.catalog.vocab import Workflow
 from apps.curation import roles
+from apps.sync.bulk import instance_new
 
 RECORD_FIELDS = ["kind", "subject", "object", "site", "party", "related", "title", "description", "start", "end",
                  "amount", "currency", "amount_kind", "share_pct", "status", "procedure", "attributes"]
@@ -51,6 +53,15 @@ def _attribute(obj, user, reason: str = "") -> None:
     obj._history_user = user
     if reason:
         obj._change_reason = reason
+
+
+def _new(model, fields: dict, allowed: list[str], **fixed):
+    """A new instance with `fields` (only those `allowed`, as _assign) over `fixed`, built
+    without Django's keyword path (see apps.sync.bulk.instance_new): the bulk writes'."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+    return instance_new(model, {**fixed, **fields})
 
 
 def _assign(obj, fields: dict, allowed: list[str]) -> None:
@@ -372,11 +383,13 @@ def _claims_new(entity: Entity, names, facts, *, have_names: set, have_facts: se
     aliases = []
     for name in dict.fromkeys((n or "").strip() for n in names):
         if name and name not in have_names and len(name) <= Alias._meta.get_field("name").max_length:
-            aliases.append(Alias(entity=entity, name=name, name_norm=normalize_name(name), workflow=Workflow.DRAFT))
+            aliases.append(instance_new(Alias, {"entity": entity, "name": name, "name_norm": normalize_name(name),
+                                                "workflow": Workflow.DRAFT}))
     new_facts = []
     for field, value in dict.fromkeys(((f or "").strip()[:100], (v or "").strip()) for f, v in facts):
         if field and value and (field, value) not in have_facts:
-            new_facts.append(Fact(entity=entity, field=field, value=value, workflow=Workflow.DRAFT))
+            new_facts.append(instance_new(Fact, {"entity": entity, "field": field, "value": value,
+                                                 "workflow": Workflow.DRAFT}))
     return aliases, new_facts
 
 
@@ -444,9 +457,77 @@ BULK_RECORD_FIELDS = RECORD_FIELDS + [f"{end}_id" for end in ("subject", "object
 def _row_validate(obj) -> None:
     """The model's own rules for one new row, as save() runs them (full_clean: the field
     validators and clean()), without the per-row look-ups of its references and unique
-    values, which a bulk write checks once for the whole chunk."""
-    refs = [f.name for f in obj._meta.concrete_fields if f.is_relation]
-    obj.full_clean(exclude=refs, validate_unique=False, validate_constraints=False)
+    values, which a bulk write checks once for the whole chunk.
+
+    Django's clean_fields costs tens of microseconds a field; an import validates millions
+    of fields. So the fields are first checked by a plan made once per model from the
+    fields themselves (their choices, blank, null, max_length and validators: the same rules,
+    run directly); only a row that fails there goes through full_clean, which reports the
+    errors exactly as Django words them. Then the model's clean(), as full_clean runs it."""
+    plan = _FIELD_PLANS.get(type(obj))
+    if plan is None:
+        plan = _FIELD_PLANS[type(obj)] = _field_plan(type(obj))
+    if not _fields_pass(obj, plan):
+        obj.full_clean(exclude=_REFS[type(obj)], validate_unique=False, validate_constraints=False)
+        return
+    try:
+        obj.clean()
+    except ValidationError as exc:
+        raise ValidationError(exc.update_error_dict({})) from exc
+
+
+_FIELD_PLANS: dict = {}
+_REFS: dict = {}
+_TEXT_TO_PYTHON = {models.CharField.to_python, models.TextField.to_python}
+
+
+def _field_plan(model) -> list[tuple]:
+    """(attname, field, how, choices, max_length, other validators) for each field that
+    full_clean checks on a bulk row (references excluded, see _row_validate)."""
+    from django.core.validators import MaxLengthValidator
+
+    _REFS[model] = [f.name for f in model._meta.concrete_fields if f.is_relation]
+    plan = []
+    for f in model._meta.fields:
+        if f.is_relation or f.generated:
+            continue
+        text = type(f).to_python in _TEXT_TO_PYTHON
+        limits = [v.limit_value for v in f.validators if type(v) is MaxLengthValidator and not callable(v.limit_value)]
+        others = [v for v in f.validators if not (type(v) is MaxLengthValidator and not callable(v.limit_value))]
+        choices = {str(k) for k, _ in f.flatchoices} if f.choices is not None else None
+        how = "text" if text else "uuid" if type(f) is models.UUIDField and not f.validators else "field"
+        plan.append((f.attname, f, how, choices, min(limits) if limits else None, others))
+    return plan
+
+
+def _fields_pass(obj, plan) -> bool:
+    """Whether every field of `obj` passes what Field.clean checks (see _row_validate);
+    values are converted as clean_fields converts them."""
+    for attname, f, how, choices, max_length, others in plan:
+        value = getattr(obj, attname)
+        if f.blank and value in f.empty_values:
+            continue
+        if how == "text" and type(value) is str:  # CharField.to_python: a str stays as it is
+            if f.editable and ((choices is not None and value and value not in choices)
+                               or (not f.blank and not value)):
+                return False
+            if not value:
+                continue
+            if max_length is not None and len(value) > max_length:
+                return False
+            try:
+                for validator in others:
+                    validator(value)
+            except ValidationError:
+                return False
+            continue
+        if how == "uuid" and isinstance(value, uuid.UUID) and not f.editable:  # to_python keeps it; nothing to check
+            continue
+        try:
+            setattr(obj, attname, f.clean(value, obj))
+        except ValidationError:
+            return False
+    return True
 
 
 def _citations_checked(target_field: str, target, citations: list[dict]) -> list[tuple[dict, Citation]]:
@@ -454,8 +535,9 @@ def _citations_checked(target_field: str, target, citations: list[dict]) -> list
     locator in the source), placed (start, end). Raises ValidationError."""
     out = []
     for item in citations:
-        citation = Citation(source=item["source"], quote=item["quote"], field=item.get("field", ""),
-                            locator=item.get("locator", ""), **{target_field: target})
+        citation = instance_new(Citation, {"source": item["source"], "quote": item["quote"],
+                                           "field": item.get("field", ""), "locator": item.get("locator", ""),
+                                           target_field: target})
         _row_validate(citation)
         citation.place()
         out.append((item, citation))
@@ -473,9 +555,8 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
     _require_claims_add(user)
     refused, ok = [], []
     for item in items:
-        entity = Entity(workflow=Workflow.DRAFT)
         try:
-            _assign(entity, item.fields, ENTITY_FIELDS)
+            entity = _new(Entity, item.fields, ENTITY_FIELDS, workflow=Workflow.DRAFT)
             entity.normalize()
             _row_validate(entity)
             checked = _citations_checked("entity", entity, item.citations)
@@ -497,11 +578,14 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
                 pair[0].entity = None
             seen.add(code)
 
+    new_names = []
+
     def claims(entities):
         rows = []
         for item, checked in ok:
             entity = item.entity
             aliases, facts = _claims_new(entity, item.names, item.facts, have_names={entity.name}, have_facts=set())
+            new_names.append((item, aliases))
             rows.append((entity, aliases, facts, [(c, citation.start) for c, citation in checked]))
             entity._prefetched_objects_cache = {"aliases": aliases}  # its payload's names, without a query
         _claims_write(user, rows, keys=False)
@@ -514,8 +598,11 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
 
     with transaction.atomic():
         synced_bulk_create([item.entity for item, _ in ok], user=user, reason="created", then=claims)
-        # Inserted without save(), so without its signal: the blocking keys of names and aliases.
-        name_keys_refresh(entity_ids=[item.entity.pk for item, _ in ok])
+        # Inserted without save(), so without its signal: the blocking keys of names and
+        # aliases, from the rows just written (new entities have no keys yet).
+        _name_keys_insert(_name_keys_wanted({
+            item.entity.pk: (item.entity.kind, [item.entity.name, *(a.name for a in aliases)])
+            for item, aliases in new_names}))
     return refused
 
 
@@ -529,11 +616,10 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
     roles.require(user, "catalog.add_citation", "Only editors, reviewers and admins may add citations.")
     built = []
     for item in items:
-        record = Record(workflow=Workflow.DRAFT)
         try:
-            _assign(record, item.fields, BULK_RECORD_FIELDS)
+            record = _new(Record, item.fields, BULK_RECORD_FIELDS, workflow=Workflow.DRAFT)
         except ValidationError as exc:
-            built.append((item, record, exc))
+            built.append((item, Record(workflow=Workflow.DRAFT), exc))
             continue
         built.append((item, record, None))
     # The entities the records name, in one query: the check that they exist, and their
@@ -541,6 +627,7 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
     ends = {getattr(r, f"{end}_id") for _, r, _ in built for end in RECORD_ENDS if getattr(r, f"{end}_id", None)}
     found = Entity.objects.only("id", "uuid", "workflow", "name").in_bulk(ends)
     refused, ok = [], []
+    end_fields = {end: Record._meta.get_field(end) for end in RECORD_ENDS}
     for item, record, error in built:
         if error is None:
             try:
@@ -553,7 +640,7 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
                     elif pk not in found:
                         missing[end] = f"There is no entity with id {pk!r}: it does not exist."
                     else:
-                        setattr(record, end, found[pk])
+                        end_fields[end].set_cached_value(record, found[pk])
                 if missing:
                     raise ValidationError(missing)
                 _row_validate(record)
@@ -939,7 +1026,6 @@ def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
     ids = list(entity_ids)
     if not ids:
         return 0
-    wanted: set[tuple[int, str, str, str]] = set()
     kinds = {}
     names: dict[int, list[str]] = {}
     for pk, kind, name in Entity.objects.filter(pk__in=ids).values_list("pk", "kind", "name"):
@@ -949,11 +1035,7 @@ def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
         for pk, name in (Alias.objects.filter(entity_id__in=ids).exclude(workflow=Workflow.RETRACTED)
                          .values_list("entity_id", "name")):
             names[pk].append(name)
-    for pk, values in names.items():
-        for value in values:
-            head = head_word(value)[:32]
-            wanted.update((pk, kinds[pk], key[:64], head if key.startswith(TYPO_KEY) else "")
-                          for key in name_keys(value))
+    wanted = _name_keys_wanted({pk: (kinds[pk], values) for pk, values in names.items()})
     stale = []
     if not new:
         for row_id, *row in NameKey.objects.filter(entity_id__in=ids).values_list("id", "entity_id", "kind", "key",
@@ -964,6 +1046,24 @@ def name_keys_refresh(*, entity_ids, new: bool = False) -> int:
                 stale.append(row_id)
     if stale:
         NameKey.objects.filter(id__in=stale).delete()
-    NameKey.objects.bulk_create([NameKey(entity_id=pk, kind=kind, key=key, head=head)
-                                 for pk, kind, key, head in wanted], batch_size=2000)
-    return len(wanted)
+    return _name_keys_insert(wanted)
+
+
+def _name_keys_wanted(names: dict[int, tuple[str, list[str]]]) -> set[tuple[int, str, str, str]]:
+    """The NameKey rows (entity, kind, key, head) of entities given as {pk: (kind, [names])}."""
+    wanted: set[tuple[int, str, str, str]] = set()
+    for pk, (kind, values) in names.items():
+        for value in values:
+            head = head_word(value)[:32]
+            wanted.update((pk, kind, key[:64], head if key.startswith(TYPO_KEY) else "")
+                          for key in name_keys(value))
+    return wanted
+
+
+def _name_keys_insert(wanted: set[tuple[int, str, str, str]]) -> int:
+    from apps.sync.bulk import rows_insert
+
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        return rows_insert(NameKey, ["entity_id", "kind", "key", "head"], list(wanted))

@@ -12,10 +12,11 @@ AUTHORITIES = [("us", "Office of Foreign Assets Control"), ("gb", "Office of Fin
                ("au", "Department of Foreign Affairs and Trade"), ("ua", "National Security and Defense Council")]
 
 
-def ftm_synthesize(path: Path, n: int, seed: int = 9) -> dict[str, int]:
+def ftm_synthesize(path: Path, n: int, seed: int = 9, prefix: str = "") -> dict[str, int]:
     """About `n` objects: entities (60 % companies, 30 % people, 10 % public bodies) and two
     relationships per entity on average (ownership, directorship, sanction). Streams to disk;
-    the same `seed` writes the same file. Returns the count of rows by schema."""
+    the same `seed` writes the same file. `prefix`: before every id (two files of other ids).
+    Returns the count of rows by schema."""
     rng, fake = random.Random(seed), Faker()
     Faker.seed(seed)
     entities = max(3, n // 3)
@@ -23,7 +24,7 @@ def ftm_synthesize(path: Path, n: int, seed: int = 9) -> dict[str, int]:
     companies, people = [], []
     with open(path, "w", encoding="utf-8") as out:
         def write(schema, props, ident):
-            out.write(json.dumps({"id": ident, "schema": schema, "properties": props}, ensure_ascii=False) + "\n")
+            out.write(json.dumps({"id": prefix + ident, "schema": schema, "properties": props}, ensure_ascii=False) + "\n")
             counts[schema] += 1
 
         for i in range(entities):
@@ -45,14 +46,14 @@ def ftm_synthesize(path: Path, n: int, seed: int = 9) -> dict[str, int]:
             kind = rng.random()
             if kind < 0.45 and len(companies) > 1:
                 owner, asset = rng.sample(companies, 2)
-                write("Ownership", {"owner": [owner], "asset": [asset], "percentage": [str(rng.randrange(1, 101))],
+                write("Ownership", {"owner": [prefix + owner], "asset": [prefix + asset], "percentage": [str(rng.randrange(1, 101))],
                                     "startDate": [f"{rng.randrange(1995, 2024)}"]}, f"ow-{i}")
             elif kind < 0.8 and people and companies:
-                write("Directorship", {"director": [rng.choice(people)], "organization": [rng.choice(companies)],
+                write("Directorship", {"director": [prefix + rng.choice(people)], "organization": [prefix + rng.choice(companies)],
                                        "role": ["Director"]}, f"di-{i}")
             elif companies:
                 country, authority = rng.choice(AUTHORITIES)
-                write("Sanction", {"entity": [rng.choice(companies)], "authority": [authority], "country": [country],
+                write("Sanction", {"entity": [prefix + rng.choice(companies)], "authority": [authority], "country": [country],
                                    "startDate": [f"{rng.randrange(2014, 2025)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}"],
                                    "program": ["Synthetic program"]}, f"sa-{i}")
     return counts

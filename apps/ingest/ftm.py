@@ -85,15 +85,29 @@ class Row:
         return values[0] if values else ""
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Every non-blank line of the stored file, parsed and validated (gz and BOM accepted)."""
+def read_rows(path: Path, keep=None, caption: bool = True) -> Iterator[Row]:
+    """Every non-blank line of the stored file, parsed and validated (gz and BOM accepted).
+    `keep` (a test of the schema's name): only the lines of those schemas, each validated
+    (the others, and lines that are not JSON objects, are skipped unread: a pass over the
+    file that wants some schemas does not validate the rest again). `caption`: whether to
+    give each row its FtM caption (the check stage, which only counts and refuses, does not
+    need it: the rules are checked either way)."""
+    loads = json.loads
     for number, text in enumerate(stored_file_lines(path), start=1):
         if not text.strip():
             continue
-        yield validate_line(number, text)
+        if keep is None:
+            yield validate_line(number, text, caption)
+            continue
+        try:
+            data = loads(text)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and keep(data.get("schema")):
+            yield validate_data(Row(line=number, raw=text), data, caption)
 
 
-def validate_line(number: int, text: str) -> Row:
+def validate_line(number: int, text: str, caption: bool = True) -> Row:
     row = Row(line=number, raw=text)
     try:
         data = json.loads(text)
@@ -103,10 +117,10 @@ def validate_line(number: int, text: str) -> Row:
     if not isinstance(data, dict):
         row.refusal = ("", "not a JSON object")
         return row
-    return validate_data(row, data)
+    return validate_data(row, data, caption)
 
 
-def validate_data(row: Row, data: dict) -> Row:
+def validate_data(row: Row, data: dict, caption: bool = True) -> Row:
     """Check one FtM entity (a dict) against the model; the other formats' readers build
     such dicts and pass them here, so every format meets the one set of rules."""
     row.data = data  # kept even when refused: its id still counts as listed in the file
@@ -128,6 +142,8 @@ def validate_data(row: Row, data: dict) -> Row:
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             row.refusal = (name, "values must be a list of strings")
             return row
+    if not caption:
+        return row
     # The model itself reads the row (its schema, caption and references come from there).
     proxy = model.get_proxy(data, cleaned=True)
     data["schema"] = proxy.schema.name

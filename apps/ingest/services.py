@@ -18,6 +18,7 @@ catalogue's services (apps.catalog.services), chunk by chunk.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -302,11 +303,43 @@ def _job_run(job: ImportJob) -> ImportJob:
         job.rows_refused = job.rows_read = len(refused)
     job.save()
     try:
-        _FtmImport(job, path, ids, reader=reader, options=options, notes=checked.notes).run()
+        with _import_connection():
+            _FtmImport(job, path, ids, reader=reader, options=options, notes=checked.notes).run()
     except Exception as exc:  # noqa: BLE001 - recorded on the job; chunks already committed stay
         _finish(job, ImportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
         raise
     return job
+
+
+class _import_connection:
+    """While a job runs: on SQLite a larger page cache for its connection (the default 2 MB
+    makes every index of a table of millions of rows miss the cache at each insert; only
+    memory: durability stays as configured, WAL and synchronous=NORMAL), and a calmer
+    garbage collector."""
+
+    PAGES_KIB = 128 * 1024
+
+    def __enter__(self):
+        self.before = None
+        # The job allocates millions of short-lived objects while the process holds a large
+        # heap (Django, the FtM model, the id maps): the collector's default thresholds
+        # scan that heap again and again. What exists now is frozen (never garbage), and
+        # the young generation is collected less often while the job runs.
+        self.gc = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 1000)
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                self.before = cursor.execute("PRAGMA cache_size").fetchone()[0]
+                cursor.execute(f"PRAGMA cache_size = -{self.PAGES_KIB}")
+        return self
+
+    def __exit__(self, *exc):
+        gc.set_threshold(*self.gc)
+        gc.unfreeze()
+        if self.before is not None and connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA cache_size = {int(self.before)}")
 
 
 def _finish(job: ImportJob, status: str, error: str = "") -> ImportJob:
@@ -355,10 +388,11 @@ class _FtmImport:
         started, cpu = time.perf_counter(), time.process_time()
         try:
             self._pass(0, lambda row: row.schema in ftm.ENTITY_SCHEMAS or row.schema in ftm.LOOKUP_SCHEMAS,
-                       self._entity_row)
-            self._pass(1, lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row)
+                       self._entity_row, keep=_schemas_in(ftm.ENTITY_SCHEMAS, ftm.LOOKUP_SCHEMAS))
+            self._pass(1, lambda row: row.schema not in ftm.ENTITY_SCHEMAS, self._relation_row,
+                       keep=lambda schema: isinstance(schema, str) and schema not in ftm.ENTITY_SCHEMAS)
             if self.links:  # a third reading only when an entity row points at another
-                self._pass(2, self._links_wanted, self._entity_links)
+                self._pass(2, self._links_wanted, self._entity_links, keep=_schemas_in(ftm.ENTITY_SCHEMAS))
         except _Cancelled:
             _finish(job, ImportJob.Status.CANCELLED)
             return
@@ -368,7 +402,10 @@ class _FtmImport:
         # on SQLite a transaction that long would hold the write lock, so the outbox could not be
         # delivered meanwhile. Proposing again after a crash proposes nothing twice.
         if settings.VENDORGRAPH_IMPORT_MATCHES:
-            match_candidates_propose(job=job)
+            started, cpu = time.perf_counter(), time.process_time()
+            proposed = match_candidates_propose(job=job)
+            self.job.phase_seconds.update(matches=time.perf_counter() - started, matches_cpu=time.process_time() - cpu,
+                                          proposed=proposed)
         with transaction.atomic(), touches_coalesced():
             if getattr(self.reader, "COMPLETE_EXPORT", True):
                 self._end_missing()
@@ -386,10 +423,12 @@ class _FtmImport:
     def _links_wanted(self, row: ftm.Row) -> bool:
         return row.schema in ftm.ENTITY_SCHEMAS and any(ftm.is_entity_ref(row.schema, prop) for prop in row.props)
 
-    def _pass(self, index: int, wanted, handle) -> None:
+    def _pass(self, index: int, wanted, handle, keep=None) -> None:
         """Pass `index` over the file: `handle` each row it wants, chunk by chunk. After a
         crash the rows before the job's checkpoint are only read (not written again);
-        what the first pass keeps in memory for the later ones is rebuilt from them."""
+        what the first pass keeps in memory for the later ones is rebuilt from them.
+        `keep`: the schemas (a test of the name) the pass wants, for a format that can skip
+        the others unvalidated (FtM lines: the check stage validated every line already)."""
         done = self.job.checkpoint or {}
         skip = (float("inf") if done.get("pass", -1) > index else done.get("rows", 0) if done.get("pass") == index
                 else 0)
@@ -397,7 +436,9 @@ class _FtmImport:
             return
         batch: list[ftm.Row] = []
         taken = 0
-        for row in self.reader.parse(self.path, self.options):
+        rows = (self.reader.parse(self.path, self.options, keep=keep) if getattr(self.reader, "PARSE_KEEPS", False)
+                else self.reader.parse(self.path, self.options))
+        for row in rows:
             if row.refusal is None and wanted(row):
                 taken += 1
                 if taken <= skip:
@@ -1087,6 +1128,11 @@ def _try_publish(user, obj) -> int:
         return 1
 
 
+def _schemas_in(*groups):
+    names = frozenset().union(*groups)
+    return lambda schema: isinstance(schema, str) and schema in names
+
+
 def _in_order(batch: list, some: list) -> list:
     """`some` rows of `batch`, in the batch's order (a format may order rows by date, not line)."""
     wanted = {id(row) for row in some}
@@ -1124,9 +1170,11 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     found by the shared blocking of apps.catalog.selectors.matching (the same as the
     duplicates page: shared name keys, same kind, the country agreeing where both have one,
     scored by rapidfuzz on the names without their legal forms). Pairs already judged (here
-    or on the duplicates page, or split after a merge) are not proposed again. Returns how
-    many were proposed."""
-    from apps.catalog.selectors.matching import candidates_for
+    or on the duplicates page, or split after a merge) are not proposed again. Set-based: a
+    batch of MATCH_BATCH entities at a time (candidates_for_many), each batch's proposals
+    written in one statement, each in its own short transaction. Returns how many were
+    proposed."""
+    from apps.catalog.selectors.matching import candidates_for_many
 
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
@@ -1136,14 +1184,30 @@ def match_candidates_propose(*, job: ImportJob) -> int:
         return 0  # nothing of ours to match against (the first import into an empty catalogue)
     own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
     proposed = 0
-    for entity in created.iterator():
-        if entity.kind in (EntityKind.COUNTRY,):
-            continue
-        for found in candidates_for(entity, exclude_ids=own, threshold=MATCH_THRESHOLD, limit=MATCH_CANDIDATES):
-            _, made = MatchCandidate.objects.get_or_create(entity=entity, candidate=found.b,
-                                                           defaults={"job": job, "score": found.score})
-            proposed += made
+    ids = list(created.exclude(kind=EntityKind.COUNTRY).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), MATCH_BATCH):
+        batch = list(Entity.objects.filter(pk__in=ids[start:start + MATCH_BATCH])
+                     .only("id", "uuid", "kind", "name", "country", "workflow"))
+        proposed += _matches_write(job, candidates_for_many(batch, exclude_ids=own, threshold=MATCH_THRESHOLD,
+                                                            limit=MATCH_CANDIDATES))
     return proposed
+
+
+MATCH_BATCH = 5000
+
+
+def _matches_write(job: ImportJob, found: dict[int, list]) -> int:
+    """The proposals of one batch not proposed before (a re-run after a crash proposes nothing twice)."""
+    pairs = {(pk, c.b.pk): c.score for pk, candidates in found.items() for c in candidates}
+    if not pairs:
+        return 0
+    with transaction.atomic():
+        known = set(MatchCandidate.objects.filter(entity_id__in={pk for pk, _ in pairs})
+                    .values_list("entity_id", "candidate_id"))
+        new = [MatchCandidate(entity_id=a, candidate_id=b, job=job, score=score)
+               for (a, b), score in pairs.items() if (a, b) not in known]
+        MatchCandidate.objects.bulk_create(new, batch_size=500)
+    return len(new)
 
 
 def match_decide(*, user, match: MatchCandidate, verdict: str, note: str = "") -> MatchCandidate:

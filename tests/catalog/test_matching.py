@@ -7,7 +7,7 @@ import pytest
 
 from apps.catalog import services
 from apps.catalog.models import NameKey
-from apps.catalog.selectors.matching import candidates_for, duplicate_page
+from apps.catalog.selectors.matching import candidates_for, candidates_for_many, duplicate_page
 from apps.catalog.selectors.search import entity_search
 from apps.catalog.text import core_name
 from apps.curation.selectors import duplicate_candidates
@@ -85,6 +85,31 @@ def test_blocking_keys_follow_renames_and_names(charlie):
     services.entity_update(user=charlie, entity=ours, name="Leidos Security")
     assert candidates_for(other) == []
     assert set(NameKey.objects.filter(entity=ours, head="").values_list("key", flat=True)) == {"leidos", "security"}
+
+
+def test_it_finds_the_same_candidates_for_a_batch_of_entities_as_for_each_alone(charlie):
+    from apps.curation.models import MergeDecision
+    from apps.curation.services import merge_decision_record
+
+    ours = make_entity("NUCTECH COMPANY LIMITED", country="CN")
+    warsaw = make_entity("Nuctech Warsaw Company Sp. z o.o.", country="PL")
+    rapiscan = make_entity("Rapiscan Systems", country="US")
+    batch = [make_entity("Nuctech Co., Ltd.", country="CN"), make_entity("Nuotech", country="CN"),
+             make_entity("Nuctech Warsaw Sp. z o.o."), make_entity("Rapiscan Systems Inc", country="GB"),
+             make_entity("Rapiscan Systems Inc", kind="person"), make_entity("Leidos Security")]
+    merge_decision_record(user=charlie, a=batch[1], b=ours, verdict=MergeDecision.Verdict.DIFFERENT)
+    own = {e.pk for e in batch}
+
+    found = candidates_for_many(batch, exclude_ids=own)
+
+    alone = {e.pk: candidates_for(e, exclude_ids=own) for e in batch}
+    assert {pk: [(c.b.pk, c.score) for c in cs] for pk, cs in found.items()} == {
+        pk: [(c.b.pk, c.score) for c in cs] for pk, cs in alone.items()}
+    assert [c.b for c in found[batch[0].pk]] == [ours]        # same kind and country; the other batch rows left out
+    assert found[batch[1].pk] == []                            # judged different: never offered again
+    assert [c.b for c in found[batch[2].pk]] == [warsaw, ours]  # no country on one side: it agrees
+    assert found[batch[3].pk] == [] and found[batch[4].pk] == [] and found[batch[5].pk] == []
+    assert rapiscan.pk not in {c.b.pk for cs in found.values() for c in cs}
 
 
 def test_name_keys_rebuild_finds_duplicates_among_entities_loaded_in_bulk():

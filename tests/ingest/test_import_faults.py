@@ -84,7 +84,7 @@ def test_the_graph_is_fed_while_an_import_proposes_its_matches(graph, zala_path,
     from tests.factories import make_entity
 
     make_entity("Some Vendor We Had Ltd", country="RU")  # so that the import looks for matches
-    real_search, delivered, failed = matching.candidates_for, [], []
+    real_search, delivered, failed = matching.candidates_for_many, [], []
 
     def deliver():
         try:
@@ -101,7 +101,7 @@ def test_the_graph_is_fed_while_an_import_proposes_its_matches(graph, zala_path,
             worker.join(90)
         return real_search(*args, **kwargs)
 
-    monkeypatch.setattr(matching, "candidates_for", searching)
+    monkeypatch.setattr(matching, "candidates_for_many", searching)
     job = run_import(zala_path, user=charlie)
 
     assert job.status == "done" and not failed and delivered and delivered[0] > 0

@@ -1,3 +1,4 @@
+import functools
 import uuid
 
 import pycountry
@@ -14,8 +15,14 @@ EXTRA_COUNTRY_CODES = {"XK": "Kosovo"}
 
 
 def validate_country_code(value: str) -> None:
-    if value and value not in EXTRA_COUNTRY_CODES and pycountry.countries.get(alpha_2=value) is None:
+    if value and value not in EXTRA_COUNTRY_CODES and not _iso_country(value):
         raise ValidationError("%(value)r is not an ISO 3166-1 alpha-2 country code.", params={"value": value})
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_country(value: str) -> bool:
+    # Remembered: an import checks the same few codes millions of times.
+    return pycountry.countries.get(alpha_2=value) is not None
 
 
 def country_name(code: str) -> str:

@@ -1,3 +1,4 @@
+import functools
 import uuid
 from decimal import Decimal
 
@@ -65,8 +66,13 @@ def record_graph_payload(values: dict, *, s: str, o: str, site: str | None, part
 
 
 def validate_currency(value: str) -> None:
-    if value and pycountry.currencies.get(alpha_3=value) is None:
+    if value and not _iso_currency(value):
         raise ValidationError("%(value)r is not an ISO 4217 currency code.", params={"value": value})
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_currency(value: str) -> bool:
+    return pycountry.currencies.get(alpha_3=value) is not None
 
 
 class Record(SyncedModel):

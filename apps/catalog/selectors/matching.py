@@ -51,62 +51,110 @@ def name_score(names_a: list[str], names_b: list[str]) -> tuple[float, tuple[str
     return round(best, 1), pair
 
 
-def _countries_agree(a: Entity, b: Entity) -> bool:
-    return not (a.country and b.country and a.country != b.country)
-
-
 def _names(entities: dict[int, Entity]) -> dict[int, list[str]]:
-    names = {pk: [e.name] for pk, e in entities.items()}
+    return _names_of({pk: e.name for pk, e in entities.items()})
+
+
+def _names_of(names_by_pk: dict[int, str]) -> dict[int, list[str]]:
+    """Each entity's name (given) and its names (aliases) not retracted."""
+    entities = names_by_pk
+    names = {pk: [name] for pk, name in names_by_pk.items()}
     for pk, name in (Alias.objects.filter(entity_id__in=list(entities)).exclude(workflow=Workflow.RETRACTED)
                      .values_list("entity_id", "name")):
         names[pk].append(name)
     return names
 
 
-def _entities(ids) -> dict[int, Entity]:
-    return {e.pk: e for e in Entity.objects.filter(pk__in=list(ids)).exclude(workflow=Workflow.RETRACTED)
-            .only("id", "uuid", "kind", "name", "country", "workflow")}
-
-
-def judged_pairs(entities) -> set[tuple[str, str]]:
-    """The pairs among these entities (by uuid string, smaller first) a curator already judged."""
-    from apps.curation.models import MergeDecision
-
-    uuids = [e.uuid for e in entities]
-    rows = MergeDecision.objects.filter(entity_a__in=uuids, entity_b__in=uuids).values_list("entity_a", "entity_b")
-    return {(str(a), str(b)) for a, b in rows}
-
-
-def _pair(a: Entity, b: Entity) -> tuple[str, str]:
-    return tuple(sorted([str(a.uuid), str(b.uuid)]))
-
-
 def candidates_for(entity: Entity, *, exclude_ids=(), threshold: float = THRESHOLD,
                    limit: int = 10) -> list[Candidate]:
     """The entities that may be the same as `entity`: sharing a blocking key and its kind,
-    the country agreeing, scoring at least `threshold`, never judged before. Best first.
-    Three queries for the blocks, two for the candidates' names."""
-    keys = set().union(*(name_keys(n) for n in [entity.name, *entity.aliases.exclude(
-        workflow=Workflow.RETRACTED).values_list("name", flat=True)]))
-    if not keys:
-        return []
-    blocks = NameKey.objects.filter(kind=entity.kind, key__in=keys)
-    usable = [k for k, n in blocks.values("key").annotate(n=Count("id")).values_list("key", "n") if n <= MAX_BLOCK * 5]
-    ids = set(blocks.filter(key__in=usable).values_list("entity_id", flat=True)) - {entity.pk} - set(exclude_ids)
-    others = _entities(ids)
+    the country agreeing, scoring at least `threshold`, never judged before. Best first."""
+    return candidates_for_many([entity], exclude_ids=exclude_ids, threshold=threshold, limit=limit)[entity.pk]
+
+
+_IN = 5000  # values per `IN (...)` list: within SQLite's and PostgreSQL's limits on parameters
+
+
+def _slices(values) -> list[list]:
+    values = list(values)
+    return [values[i:i + _IN] for i in range(0, len(values), _IN)]
+
+
+def candidates_for_many(entities: list[Entity], *, exclude_ids=(), threshold: float = THRESHOLD,
+                        limit: int = 10) -> dict[int, list[Candidate]]:
+    """candidates_for of many entities at once ({pk: candidates}), set-based: the blocks of
+    all of them are sized and read once (a block shared by many of them is read once), the
+    candidates and their names loaded in a few queries, the judged pairs in one; then each
+    entity's candidates are scored as candidates_for scores them. An import proposes its
+    matches a batch of thousands of entities at a time."""
+    entities = [e for e in entities if e.pk is not None]
+    out: dict[int, list[Candidate]] = {e.pk: [] for e in entities}
+    if not entities:
+        return out
+    exclude = set(exclude_ids)
+    names = _names({e.pk: e for e in entities})
+    keys = {e.pk: set().union(*(name_keys(n) for n in names[e.pk])) for e in entities}
+    wanted = {(key, e.kind) for e in entities for key in keys[e.pk]}
+    if not wanted:
+        return out
+    all_keys, kinds = {key for key, _ in wanted}, {kind for _, kind in wanted}
+    usable = set()
+    for part in _slices(all_keys):
+        usable.update((key, kind) for key, kind, n in NameKey.objects.filter(kind__in=kinds, key__in=part)
+                      .values("key", "kind").annotate(n=Count("id")).values_list("key", "kind", "n")
+                      if (key, kind) in wanted and n <= MAX_BLOCK * 5)
+    members: dict[tuple[str, str], set[int]] = {}
+    for part in _slices({key for key, _ in usable}):
+        for key, kind, pk in NameKey.objects.filter(kind__in=kinds, key__in=part).values_list("key", "kind",
+                                                                                              "entity_id"):
+            if (key, kind) in usable:
+                members.setdefault((key, kind), set()).add(pk)
+    found_ids = {e.pk: set().union(*(members.get((key, e.kind), ()) for key in keys[e.pk])) - {e.pk} - exclude
+                 for e in entities}
+    # The candidates as plain rows (pk -> uuid, kind, name, country): only the ones that
+    # score are loaded as entities, at the end.
+    others: dict[int, tuple] = {}
+    for part in _slices(set().union(*found_ids.values())):
+        others.update((row[0], row[1:]) for row in Entity.objects.filter(pk__in=part).exclude(
+            workflow=Workflow.RETRACTED).values_list("pk", "uuid", "kind", "name", "country"))
     if not others:
-        return []
-    names = _names({entity.pk: entity, **others})
-    judged = judged_pairs([entity, *others.values()])
-    found = []
-    for other in others.values():
-        if other.kind != entity.kind or not _countries_agree(entity, other) or _pair(entity, other) in judged:
-            continue
-        score, pair = name_score(names[entity.pk], names[other.pk])
-        if score >= threshold:
-            found.append(Candidate(a=entity, b=other, score=score, names=pair))
-    found.sort(key=lambda c: (-c.score, c.b.name))
-    return found[:limit]
+        return out
+    for part in _slices(others):
+        names.update(_names_of({pk: others[pk][2] for pk in part}))
+    judged = judged_pairs_between([e.uuid for e in entities])
+    scored: dict[int, list[tuple[float, int, tuple[str, str]]]] = {}
+    for entity in entities:
+        mine = str(entity.uuid)
+        for pk in found_ids[entity.pk]:
+            row = others.get(pk)
+            if row is None:
+                continue
+            uid, kind, _, country = row
+            if (kind != entity.kind or (entity.country and country and entity.country != country)
+                    or tuple(sorted([mine, str(uid)])) in judged):
+                continue
+            score, pair = name_score(names[entity.pk], names[pk])
+            if score >= threshold:
+                scored.setdefault(entity.pk, []).append((score, pk, pair))
+    loaded = Entity.objects.only("id", "uuid", "kind", "name", "country", "workflow").in_bulk(
+        {pk for hits in scored.values() for _, pk, _ in hits})
+    for entity in entities:
+        found = [Candidate(a=entity, b=loaded[pk], score=score, names=pair)
+                 for score, pk, pair in scored.get(entity.pk, []) if pk in loaded]
+        found.sort(key=lambda c: (-c.score, c.b.name))
+        out[entity.pk] = found[:limit]
+    return out
+
+
+def judged_pairs_between(uuids) -> set[tuple[str, str]]:
+    """The pairs a curator already judged (by uuid string, smaller first) with a side among `uuids`."""
+    from apps.curation.models import MergeDecision
+
+    rows = set()
+    for part in _slices(uuids):
+        rows.update(MergeDecision.objects.filter(Q(entity_a__in=part) | Q(entity_b__in=part))
+                    .values_list("entity_a", "entity_b"))
+    return {(str(a), str(b)) for a, b in rows}
 
 
 @dataclass
