@@ -63,6 +63,10 @@ def count_nodes() -> int:
     return run("MATCH (n:Entity) RETURN count(n) AS n")[0]["n"]
 
 
+def count_relationships() -> int:
+    return run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"]
+
+
 def reset() -> None:
     clear_graph()
     with write_transaction():

@@ -84,12 +84,21 @@ def _nudge_on_commit() -> None:
     transaction.on_commit(_nudge, robust=True)
 
 
+# The nudge's own broker connection: one attempt, short timeouts. Through the app's shared
+# producer pool a refused connection was retried once after kombu's 2 s back-off
+# (`max_retries` of CELERY_BROKER_TRANSPORT_OPTIONS), so with Redis down every committed write
+# waited ~2 s. Scoped to this publish: the worker's own reconnection keeps its settings.
+_NUDGE_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.5, "socket_timeout": 1}
+
+
 def _nudge() -> None:
     """Ask a worker to drain now. Failure (Redis down) is fine: the sweeper will deliver."""
     from apps.sync.tasks import outbox_drain_task
 
     try:
-        outbox_drain_task.apply_async(retry=False)
+        with outbox_drain_task.app.connection_for_write(
+                connect_timeout=0.5, transport_options=_NUDGE_TRANSPORT_OPTIONS) as conn:
+            outbox_drain_task.apply_async(retry=False, connection=conn)
     except Exception as exc:  # noqa: BLE001 - any broker failure only delays the graph
         log.warning("could not queue outbox drain (the sweeper will deliver): %s", exc)
 
@@ -181,12 +190,16 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
             *[When(id__in=ids, then=Value(version)) for version, ids in by_before.items()],
             output_field=PositiveIntegerField()
         ))
+    # An endpoint entity is not in the graph yet: back off and try again. One statement per
+    # distinct attempt count (rows of one batch mostly share it), not one save per row.
+    by_attempts: dict[int, list[int]] = {}
     for event in waiting:
-        # An endpoint entity is not in the graph yet: back off and try again.
         event.attempts += 1
-        event.claimed_until = now + dt.timedelta(seconds=min(300, 2 ** min(event.attempts, 8)))
-        event.last_error = "an entity this record points at is not in the graph yet"
-        event.save(update_fields=["attempts", "claimed_until", "last_error"])
+        by_attempts.setdefault(event.attempts, []).append(event.id)
+    for attempts, ids in by_attempts.items():
+        OutboxEvent.objects.filter(id__in=ids).update(
+            attempts=attempts, claimed_until=now + dt.timedelta(seconds=min(300, 2 ** min(attempts, 8))),
+            last_error="an entity this record points at is not in the graph yet")
     result.applied += sum(1 for o in outcomes.values() if o == "applied")
     result.stale += sum(1 for o in outcomes.values() if o == "stale")
     result.waiting += len(waiting)

@@ -89,3 +89,23 @@ def test_it_reports_the_version_each_applied_change_replaced(graph):
     seen = {}
     apply_changes([entity("b", 2, op="delete")], before=seen)
     assert seen == {"b": 1}
+
+
+def test_a_new_object_is_created_once_and_a_redelivery_is_stale(graph):
+    # A batch of version-1 objects (an import) takes the CREATE path; delivering it again finds
+    # them and reports them stale, never a second node or relationship.
+    batch = [entity("n1", 1), entity("n2", 1), record("nr", 1, "n1", "n2")]
+    before: dict = {}
+    assert apply_changes(batch, before=before) == {"n1": "applied", "n2": "applied", "nr": "applied"}
+    assert before == {"n1": 0, "n2": 0, "nr": 0}
+    assert apply_changes(batch) == {"n1": "stale", "n2": "stale", "nr": "stale"}
+    assert run("MATCH (n:Entity) RETURN count(n) AS n")[0]["n"] == 2
+    assert run("MATCH ()-[r:OWNS]->() RETURN count(r) AS n")[0]["n"] == 1
+
+
+def test_a_new_record_without_its_entities_waits_and_a_deleted_one_stays_deleted(graph):
+    apply_changes([entity("d1", 1), entity("d2", 1)])
+    assert apply_changes([record("late", 1, "d1", "missing")]) == {"late": "missing"}
+    assert apply_changes([record("gone", 2, "d1", "d2", op="delete")]) == {"gone": "applied"}
+    assert apply_changes([record("gone", 1, "d1", "d2")]) == {"gone": "stale"}
+    assert run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"] == 0

@@ -69,7 +69,8 @@ def test_with_neo4j_down_writes_wait_in_the_outbox_and_nothing_is_lost(graph, wo
     finally:
         server.start(data_dir=settings.NEO4J_DATA_DIR, host=settings.NEO4J_BOLT_HOST,
                      port=settings.NEO4J_BOLT_PORT, pagecache=settings.NEO4J_PAGECACHE,
-                     heap=settings.NEO4J_HEAP, timeout=settings.NEO4J_START_TIMEOUT)
+                     heap=settings.NEO4J_HEAP, timeout=settings.NEO4J_START_TIMEOUT,
+                     tx_timeout=settings.NEO4J_TX_TIMEOUT)  # as the session's server (conftest)
 
     assert wait_for(parity_ok, timeout=90, message="the sweeper to catch up after the outage")
     assert OutboxEvent.objects.filter(delivered_at__isnull=True).count() == 0
