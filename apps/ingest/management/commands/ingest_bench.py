@@ -53,8 +53,8 @@ class Command(BaseCommand):
         if not user.is_superuser:
             raise CommandError("The user ingest-bench exists and is not an admin.")
         # Before the clock starts: this folder's own Redis (each committed chunk asks a worker to
-        # drain the outbox, as in production; without a broker every ask would wait for its
-        # connection retries, about 2 s a chunk) and, with --graph, its own Neo4j and schema.
+        # drain the outbox, as in production: the benchmark measures that ask too) and, with
+        # --graph, its own Neo4j and schema.
         call_command("redis_server", "start", stdout=self.stdout)
         if graph:
             call_command("graph_server", "start", stdout=self.stdout)
