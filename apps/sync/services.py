@@ -92,8 +92,12 @@ _NUDGE_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.5, "so
 
 
 def _nudge() -> None:
-    """Ask a worker to drain now. Failure (Redis down) is fine: the sweeper will deliver."""
+    """Ask a worker to drain now. Failure (Redis down) is fine: the sweeper will deliver.
+    Also tells the pages' store cache that the store changed (see store_cache.store_version)."""
+    from apps.catalog.selectors.store_cache import store_changed
     from apps.sync.tasks import outbox_drain_task
+
+    store_changed()
 
     try:
         with outbox_drain_task.app.connection_for_write(

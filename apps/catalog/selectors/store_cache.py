@@ -19,11 +19,38 @@ log = logging.getLogger(__name__)
 TIMEOUT = 3600  # bounds how long an unused answer stays; a change makes it unreachable at once
 
 
+GENERATION_KEY = "store:generation"
+
+
 def store_version() -> str:
+    """The newest outbox row, and the generation `store_changed` moves on after each commit.
+
+    The row alone is not enough on PostgreSQL: ids are handed out when rows are inserted, not
+    when they commit, so a transaction holding id 100 may commit after one holding 101 — the
+    newest id stays 101 and an answer cached in between would miss the change. Every commit
+    that writes the outbox also moves the generation on (after the commit), which closes that
+    window. With Redis down nothing is cached, and the newest row still keys what was."""
     from apps.sync.models import OutboxEvent
 
     newest = OutboxEvent.objects.order_by("-id").values_list("id", "created_at").first()
-    return f"{newest[0]}@{newest[1].timestamp()}" if newest else "0"
+    row = f"{newest[0]}@{newest[1].timestamp()}" if newest else "0"
+    try:
+        generation = cache.get(GENERATION_KEY, 0)
+    except Exception:  # noqa: BLE001 - Redis down: _cached computes without the cache anyway
+        generation = "-"
+    return f"{row}:{generation}"
+
+
+def store_changed() -> None:
+    """After a commit that wrote the outbox (apps.sync.services runs it on commit): answers
+    cached before it can no longer be read. Failure (Redis down) only loses the bump."""
+    try:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # no generation yet (or evicted): start one
+            cache.add(GENERATION_KEY, 1, timeout=None)
+    except Exception as exc:  # noqa: BLE001 - redis-py raises several connection errors
+        log.debug("store cache generation not moved: %s", exc)
 
 
 def cached_until_store_changes(key: str, compute):
