@@ -56,26 +56,6 @@ RETURN collect([r.uid, before]) AS applied
     for kind, label in NODE_LABELS.items()
 }
 
-# The common case of an import: an object at version 1 that the graph has never seen (no
-# node or relationship with its uid, no tombstone). Then the upsert has nothing to compare,
-# relabel, lock or replace: it is a CREATE. The two lookups are the same locking unique-index
-# seeks as the upsert's (a concurrent writer of the same uid waits for this transaction, or
-# this one for it), so "absent" stays true until the commit. Rows that are not created here
-# (the uid exists, a tombstone, an endpoint missing) go through the full upsert, which says
-# what they are. The outcome of a created row is "applied" with nothing before it (0).
-ENTITY_CREATE_NEW = {
-    kind: f"""
-UNWIND $rows AS r
-OPTIONAL MATCH (n:Entity {{uid: r.uid}})
-OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
-WITH r WHERE n IS NULL AND t IS NULL
-CREATE (m:Entity:{label})
-SET m = r.props, m.uid = r.uid, m.version = r.version
-RETURN collect(r.uid) AS created
-"""
-    for kind, label in NODE_LABELS.items()
-}
-
 ENTITY_DELETE = f"""
 UNWIND $rows AS r
 OPTIONAL MATCH (n:Entity {{uid: r.uid}})
@@ -102,21 +82,6 @@ FOREACH (x IN CASE WHEN ok AND n IS NOT NULL THEN [n] ELSE [] END | DELETE x)
 FOREACH (_ IN CASE WHEN ok THEN [1] ELSE [] END |
   CREATE (a)-[m:{rel}]->(b) SET m = r.props, m.uid = r.uid, m.version = r.version)
 RETURN r.uid AS uid, CASE WHEN stale THEN 'stale' WHEN ok THEN 'applied' ELSE 'missing' END AS outcome, before
-"""
-    for kind, rel in REL_TYPES.items()
-}
-
-RECORD_CREATE_NEW = {
-    kind: f"""
-UNWIND $rows AS r
-OPTIONAL MATCH ()-[n:{rel} {{uid: r.uid}}]->()
-OPTIONAL MATCH (t:Tombstone {{uid: r.uid}})
-WITH r WHERE n IS NULL AND t IS NULL
-MATCH (a:Entity {{uid: r.s}})
-MATCH (b:Entity {{uid: r.o}})
-CREATE (a)-[m:{rel}]->(b)
-SET m = r.props, m.uid = r.uid, m.version = r.version
-RETURN collect(r.uid) AS created
 """
     for kind, rel in REL_TYPES.items()
 }
@@ -179,10 +144,6 @@ def apply_changes(changes: list[dict], *, force: bool = False, before: dict[str,
             for (agg, o, kind), rows in groups.items():
                 if (agg, o) != (aggregate, op):
                     continue
-                if op == "upsert" and not force:
-                    rows = _create_new(aggregate, kind, rows, outcomes, applied_before)
-                    if not rows:
-                        continue
                 query = _query_for(aggregate, op, kind)
                 for row in rows:
                     outcomes[row["uid"]] = "stale"  # unless the query reports otherwise
@@ -200,20 +161,6 @@ def apply_changes(changes: list[dict], *, force: bool = False, before: dict[str,
     if before is not None:
         before.update(applied_before)
     return outcomes
-
-
-def _create_new(aggregate: str, kind: str, rows: list[dict], outcomes: dict, applied_before: dict) -> list[dict]:
-    """Create the version-1 rows whose uid the graph has never seen (ENTITY_CREATE_NEW);
-    return the rows left for the full upsert."""
-    new = [row for row in rows if row["version"] == 1]
-    if not new:
-        return rows
-    query = ENTITY_CREATE_NEW[kind] if aggregate == "entity" else RECORD_CREATE_NEW[kind]
-    created = set(run(query, {"rows": new})[0]["created"])
-    for uid in created:
-        outcomes[uid] = "applied"
-        applied_before[uid] = 0
-    return [row for row in rows if row["uid"] not in created]
 
 
 # An EMPTY graph (a first build, a benchmark) needs none of the upsert's lookups: no node,

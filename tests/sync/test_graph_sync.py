@@ -92,8 +92,8 @@ def test_it_reports_the_version_each_applied_change_replaced(graph):
 
 
 def test_a_new_object_is_created_once_and_a_redelivery_is_stale(graph):
-    # A batch of version-1 objects (an import) takes the CREATE path; delivering it again finds
-    # them and reports them stale, never a second node or relationship.
+    # A batch of version-1 objects (an import); delivering it again finds them and reports
+    # them stale, never a second node or relationship.
     batch = [entity("n1", 1), entity("n2", 1), record("nr", 1, "n1", "n2")]
     before: dict = {}
     assert apply_changes(batch, before=before) == {"n1": "applied", "n2": "applied", "nr": "applied"}

@@ -4,10 +4,10 @@ A busy vendor's page groups and counts tens of thousands of records (about half 
 a million entities); the answer only changes when the store does. Every write of an entity
 or a record -- so every change of what is public, and every write that moves an alias,
 a fact or a citation, which touch their entity -- adds an outbox row in its own transaction
-(apps.sync). The newest row (its id and time: a rolled-back write leaves neither) is thus the
-store's version, read from the primary key's end in one indexed look-up, and a key carrying
-it can never return an answer from before a change. Without the cache (Redis down) the
-query simply runs.
+(apps.sync). The newest row (its id and time: a rolled-back write leaves neither), read from
+the primary key's end in one indexed look-up, plus a generation each such commit moves on
+(see store_version), is the store's version: a key carrying it never returns an answer from
+before a change. Without the cache (Redis down) the query simply runs.
 """
 from __future__ import annotations
 
