@@ -55,19 +55,21 @@ def _attribute(obj, user, reason: str = "") -> None:
         obj._change_reason = reason
 
 
-def _new(model, fields: dict, allowed: list[str], **fixed):
-    """A new instance with `fields` (only those `allowed`, as _assign) over `fixed`, built
-    without Django's keyword path (see apps.sync.bulk.instance_new): the bulk writes'."""
+def _only_allowed(fields: dict, allowed: list[str]) -> None:
     unknown = set(fields) - set(allowed)
     if unknown:
         raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+
+
+def _new(model, fields: dict, allowed: list[str], **fixed):
+    """A new instance with `fields` (only those `allowed`, as _assign) over `fixed`, built
+    without Django's keyword path (see apps.sync.bulk.instance_new): the bulk writes'."""
+    _only_allowed(fields, allowed)
     return instance_new(model, {**fixed, **fields})
 
 
 def _assign(obj, fields: dict, allowed: list[str]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise ValidationError({name: "This field cannot be set here." for name in sorted(unknown)})
+    _only_allowed(fields, allowed)
     for name, value in fields.items():
         setattr(obj, name, value)
 
