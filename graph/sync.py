@@ -277,6 +277,32 @@ def _versions_of(name: str) -> dict[str, tuple[str | None, int | None]]:
     return out
 
 
+def uid_ranges(count: int) -> list[tuple[str, str | None]]:
+    """The [lo, hi) uid ranges that split `count` objects into lists of at most about
+    _VERSIONS_PER_LIST lines: "" up to "1" ... "f" and above (16), "" up to "01" ... (256) or
+    one range. graph_check (apps.sync.parity) compares the store and the graph range by range."""
+    return _uid_ranges(count)
+
+
+# The same lines as _VERSION_RANGE, grouped by kind (graph_check's counts by kind come with
+# them), every record type of a range in one query (UNION ALL: each branch an index seek).
+_KIND_LINES = {
+    "entity": ("MATCH (n:Entity) WHERE n.uid >= $lo {hi} WITH n.kind AS kind, collect("
+               + _LINE.format(v="n") + ") AS lines RETURN kind, lines"),
+    "record": ("CALL { " + " UNION ALL ".join(f"MATCH ()-[r:{rel}]->() WHERE r.uid >= $lo {{hi}} RETURN r"
+                                               for rel in REL_TYPES.values())
+               + " } WITH r.kind AS kind, collect(" + _LINE.format(v="r") + ") AS lines RETURN kind, lines"),
+}
+
+
+def version_lines(aggregate: str, lo: str, hi: str | None) -> list[tuple[str | None, list[str]]]:
+    """The graph's entities or records (`aggregate`) with lo <= uid < hi (hi None: no upper
+    end) as lines "uid kind version", grouped by kind: [(kind, lines)], in no set order."""
+    v = "n" if aggregate == "entity" else "r"
+    query = _KIND_LINES[aggregate].replace("{hi}", "" if hi is None else f"AND {v}.uid < $hi")
+    return [(row["kind"], row["lines"]) for row in run(query, {"lo": lo, "hi": hi})]
+
+
 def graph_versions() -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, int]]]:
     """(entities, records) in the graph: uid -> (kind, version)."""
     entities = _versions_of("Entity")
@@ -284,6 +310,12 @@ def graph_versions() -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, i
     for rel in REL_TYPES.values():
         records.update(_versions_of(rel))
     return entities, records
+
+
+def graph_totals() -> tuple[int, int]:
+    """(entities, records) in the graph, from Neo4j's count store (no scan)."""
+    records = sum(run(_VERSION_COUNT[rel])[0]["n"] for rel in REL_TYPES.values())
+    return run(_VERSION_COUNT["Entity"])[0]["n"], records
 
 
 def graph_counts() -> tuple[dict[str, int], dict[str, int]]:

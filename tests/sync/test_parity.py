@@ -51,3 +51,31 @@ def test_it_reads_every_object_when_the_graph_is_read_range_by_range(synced, mon
     assert entities[str(a.uuid)] == ("company", 1) and entities["zz-not-a-uuid"] == ("company", 2)
     assert entities[""] == ("company", 3) and len(entities) == 5
     assert records == {str(record.uuid): ("ownership", 1)}
+
+
+def test_it_finds_every_difference_when_both_sides_are_compared_in_256_ranges(synced, monkeypatch):
+    a, b, c, record = synced
+    monkeypatch.setattr(graph_sync, "_VERSIONS_PER_LIST", 1)  # 256 uid ranges, each its own digest
+    assert parity_check().ok
+    run("MATCH (n:Entity {uid: $uid}) SET n.version = 9", {"uid": str(c.uuid)})
+    run("MATCH ()-[r:OWNS {uid: $uid}]->() SET r.kind = 'role'", {"uid": str(record.uuid)})
+    run("CREATE (:Entity:Company {uid: 'zz-extra', kind: 'company', version: 1})")
+
+    report = parity_check()
+
+    assert report.differences == [
+        "entity zz-extra (company v1) in the graph but not in the store",
+        f"entity {c.uuid}: store company v1, graph company v9",
+        f"record {record.uuid}: store ownership v1, graph role v1",
+    ]
+    assert report.graph_counts["records"] == {"role": 1} and report.store_counts["records"] == {"ownership": 1}
+
+
+def test_it_reports_a_record_that_the_graph_holds_twice(synced):
+    a, b, c, record = synced
+    run("MATCH (x:Entity {uid: $a}), (y:Entity {uid: $b}) CREATE (x)-[:CONTRACTED {uid: $uid, kind: 'ownership', "
+        "version: 1}]->(y)", {"a": str(a.uuid), "b": str(b.uuid), "uid": str(record.uuid)})
+
+    report = parity_check()
+
+    assert report.differences == [f"record {record.uuid} is in the graph 2 times"]

@@ -140,6 +140,9 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="leave the bench servers running")
         parser.add_argument("--build-only", action="store_true",
                             help="build (or check) the store and graph, measure nothing (page_profile can then run)")
+        parser.add_argument("--reuse-graph", action="store_true",
+                            help="the bench Neo4j already holds this synthetic graph (same --entities, --records and "
+                                 "--seed, built on the other database): build only the store, then check parity")
         parser.add_argument("--child", action="store_true", help="(internal) run with the bench database configured")
 
     # --- parent: servers and a child process configured for the bench database ----------
@@ -182,7 +185,7 @@ class Command(BaseCommand):
         for name in ("db", "entities", "records", "clients", "requests", "dir", "port", "neo4j_heap",
                      "neo4j_pagecache", "seed", "workers", "http_port", "budget"):
             argv += [f"--{name.replace('_', '-')}", str(opts[name])]
-        for flag in ("ops", "ops_rebuild", "build_only"):
+        for flag in ("ops", "ops_rebuild", "build_only", "reuse_graph"):
             if opts[flag]:
                 argv.append(f"--{flag.replace('_', '-')}")
         try:
@@ -224,11 +227,14 @@ class Command(BaseCommand):
         if have != (opts["entities"], opts["records"]):
             if have != (0, 0):
                 raise CommandError(f"The benchmark store holds {have}; rerun with --rebuild to start again.")
-            self.stdout.write(f"Building {opts['entities']} entities and {opts['records']} records ...")
-            build = build_synthetic(entities=opts["entities"], records=opts["records"], seed=opts["seed"],
-                                    stdout=self.stdout)
-            self.stdout.write(f"Store built in {build.seconds_store:.0f} s, graph built (graph_rebuild on an "
-                              f"empty graph) in {build.seconds_graph:.0f} s")
+            if opts["reuse_graph"]:
+                build = self.build_store_for_graph(opts)
+            else:
+                self.stdout.write(f"Building {opts['entities']} entities and {opts['records']} records ...")
+                build = build_synthetic(entities=opts["entities"], records=opts["records"], seed=opts["seed"],
+                                        stdout=self.stdout)
+                self.stdout.write(f"Store built in {build.seconds_store:.0f} s, graph built (graph_rebuild on an "
+                                  f"empty graph) in {build.seconds_graph:.0f} s")
         else:
             self.stdout.write(f"Reusing the benchmark store ({have[0]} entities, {have[1]} records)")
         if opts["build_only"]:
@@ -236,6 +242,36 @@ class Command(BaseCommand):
         self.measure(opts, build)
         if opts["ops"] or opts["ops_rebuild"]:
             self.ops(rebuild=opts["ops_rebuild"])
+
+    def build_store_for_graph(self, opts):
+        """--reuse-graph: the synthetic data is seeded (names, uuids and shape come from one
+        random.Random(seed)), so the store built here is the one whose graph the bench Neo4j
+        already holds (e.g. built on the other database). Build only the store, then prove it:
+        a graph_check that finds any difference fails the command."""
+        from apps.browse.bench import build_synthetic
+        from apps.sync.parity import parity_check
+        from graph.sync import graph_totals
+
+        in_graph = graph_totals()
+        if in_graph != (opts["entities"], opts["records"]):
+            raise CommandError(f"--reuse-graph: the bench graph holds {in_graph[0]} entities and {in_graph[1]} "
+                               f"records, not {opts['entities']} and {opts['records']}")
+        self.stdout.write(f"Building the store only ({opts['entities']} entities, {opts['records']} records); "
+                          f"the graph is reused ...")
+        build = build_synthetic(entities=opts["entities"], records=opts["records"], seed=opts["seed"],
+                                graph=False, stdout=self.stdout)
+        self.stdout.write(f"Store built in {build.seconds_store:.0f} s; checking the reused graph against it ...")
+        started = time.monotonic()
+        report = parity_check()
+        if not report.ok:
+            for line in report.differences[:20]:
+                self.stdout.write(f"  {line}")
+            raise CommandError(f"--reuse-graph: the graph is not this store's ({len(report.differences)} differences, "
+                               f"the first above); "
+                               "rerun without --reuse-graph and with --rebuild")
+        self.stdout.write(f"graph_check: parity OK in {time.monotonic() - started:.0f} s (the reused graph is this "
+                          f"store's)")
+        return build
 
     def ops(self, *, rebuild: bool):
         from apps.sync.parity import graph_rebuild, parity_check
