@@ -42,8 +42,9 @@ def _store_versions() -> tuple[dict[str, tuple[str, int]], dict[str, tuple[str, 
 # Python objects and hashing both sides one line at a time was most of its time. Now both
 # sides are cut into the same uid ranges (graph.sync.uid_ranges) and each range is reduced to
 # one digest of its sorted lines "uid kind version": on PostgreSQL the store's digests come
-# from one aggregating query (no row reaches Python), on SQLite from plain string rows. Only a
-# range whose digests differ is parsed and compared object by object.
+# from one aggregating query per table (no row reaches Python), on SQLite from plain string
+# rows; the store's side is computed in a thread while the graph's is read. Only a range
+# whose digests differ is read again and compared object by object.
 _EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 # The uuid as the graph spells it (SQLite keeps 32 hex digits without dashes).
 _SQLITE_UID = ("substr(uuid, 1, 8) || '-' || substr(uuid, 9, 4) || '-' || substr(uuid, 13, 4) || '-' || "
@@ -51,7 +52,7 @@ _SQLITE_UID = ("substr(uuid, 1, 8) || '-' || substr(uuid, 9, 4) || '-' || substr
 
 
 def _digest(lines: list[str]) -> str:
-    """sha256 of the range's lines, sorted, one per line (PostgreSQL's string_agg ORDER BY uuid
+    """sha256 of a range's lines, sorted, one per line (PostgreSQL's string_agg ORDER BY uuid
     gives the same bytes: uuids of one length and lower-case hex sort alike as text and bytes)."""
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
@@ -80,12 +81,12 @@ def _store_lines(model, lo: str, hi: str | None) -> list[str]:
         return [line for (line,) in cursor.fetchall()]
 
 
-def _store_digests(model, ranges: list) -> list[str] | None:
-    """PostgreSQL: every range's digest from one aggregating query (None elsewhere)."""
+def _store_digests(model, ranges: list) -> list[str]:
+    """The digest of every range of the store's table."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        return None
+        return [_digest(_store_lines(model, lo, hi)) for lo, hi in ranges]
     width = {1: 0, 16: 1, 256: 2}[len(ranges)]  # a range's low bound is its uids' first hex digits
     digests = [_EMPTY_DIGEST] * len(ranges)
     table = connection.ops.quote_name(model._meta.db_table)
@@ -97,6 +98,17 @@ def _store_digests(model, ranges: list) -> list[str] | None:
         for prefix, digest in cursor.fetchall():
             digests[int(prefix, 16) if prefix else 0] = digest
     return digests
+
+
+def _graph_lines(name: str, lo: str, hi: str | None) -> tuple[list[str], dict]:
+    """The graph's lines of a range, sorted, and their count by kind."""
+    lines: list[str] = []
+    kinds: dict = {}
+    for kind, some in graph_sync.version_lines(name, lo, hi):
+        kinds[kind or None] = kinds.get(kind or None, 0) + len(some)
+        lines.extend(some)
+    lines.sort()
+    return lines, kinds
 
 
 def _parse(lines: list[str]) -> tuple[dict[str, tuple[str | None, int | str | None]], list[str]]:
@@ -111,58 +123,94 @@ def _parse(lines: list[str]) -> tuple[dict[str, tuple[str | None, int | str | No
     return out, repeated
 
 
+def _range_differences(name: str, store_lines: list[str], graph_lines: list[str]) -> tuple[list, list, list]:
+    """(missing from the graph, extra in the graph, changed or repeated) of one uid range."""
+    store, _ = _parse(store_lines)
+    graph, repeated = _parse(graph_lines)
+    missing = [f"{name} {uid} ({store[uid][0]} v{store[uid][1]}) missing from the graph"
+               for uid in sorted(store.keys() - graph.keys())]
+    extra = [f"{name} {uid} ({graph[uid][0]} v{graph[uid][1]}) in the graph but not in the store"
+             for uid in sorted(graph.keys() - store.keys())]
+    changed = [f"{name} {uid}: store {store[uid][0]} v{store[uid][1]}, graph {graph[uid][0]} v{graph[uid][1]}"
+               for uid in sorted(store.keys() & graph.keys()) if store[uid] != graph[uid]]
+    changed += [f"{name} {uid} is in the graph {repeated.count(uid) + 1} times" for uid in sorted(set(repeated))]
+    return missing, extra, changed
+
+
 def _by_kind(counts: dict) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or "")))
+
+
+def _in_thread(fn, *, threaded: bool):
+    """Start fn() in a thread (its own database connection, closed at the end); returns a
+    function that waits for its result. Inside a transaction (tests) a thread would not see
+    uncommitted rows, so fn() then runs at once, here."""
+    if not threaded:
+        result = fn()
+        return lambda: result
+    import threading
+
+    from django.db import connection as thread_connection
+
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["result"] = fn()
+        except BaseException as exc:  # raised in the caller by wait()
+            outcome["error"] = exc
+        finally:
+            thread_connection.close()
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+    return wait
 
 
 def parity_check(*, max_listed: int = 50) -> ParityReport:
     """Compare counts and per-object versions of the store of record and the graph: every
     object missing from either side, in the graph twice, or of another kind or version."""
+    from django.db import connection
     from django.db.models import Count
 
-    store_counts: dict[str, dict] = {}
-    graph_counts: dict[str, dict] = {}
-    store_hash, graph_hash = hashlib.sha256(), hashlib.sha256()
-    diffs: list[str] = []
     in_graph = dict(zip(("entity", "record"), graph_sync.graph_totals()))
+    plan, store_counts, graph_counts = [], {}, {}
     for name, model, plural in (("entity", Entity, "entities"), ("record", Record, "records")):
         kinds = {row["kind"]: row["n"] for row in model.objects.order_by().values("kind").annotate(n=Count("id"))}
         store_counts[plural] = _by_kind(kinds)
-        ranges = graph_sync.uid_ranges(max(sum(kinds.values()), in_graph[name]))
-        store_digests = _store_digests(model, ranges)
+        plan.append((name, model, plural, graph_sync.uid_ranges(max(sum(kinds.values()), in_graph[name]))))
+    # The store's digests (its database server's work) while the graph's are read here (Neo4j's).
+    store_digests = _in_thread(lambda: [_store_digests(model, ranges) for _, model, _, ranges in plan],
+                               threaded=not connection.in_atomic_block)
+    graph_digests = []
+    for name, _model, plural, ranges in plan:
         g_kinds: dict = {}
-        missing, extra, changed = [], [], []
-        for i, (lo, hi) in enumerate(ranges):
-            g_lines: list[str] = []
-            for kind, lines in graph_sync.version_lines(name, lo, hi):
-                g_kinds[kind or None] = g_kinds.get(kind or None, 0) + len(lines)
-                g_lines.extend(lines)
-            g_lines.sort()
-            g_digest = _digest(g_lines)
-            s_lines = None
-            if store_digests is None:
-                s_lines = _store_lines(model, lo, hi)
-                s_digest = _digest(s_lines)
-            else:
-                s_digest = store_digests[i]
-            store_hash.update(f"{name} {i} {s_digest}\n".encode())
-            graph_hash.update(f"{name} {i} {g_digest}\n".encode())
-            if s_digest == g_digest:
-                continue
-            store, _ = _parse(_store_lines(model, lo, hi) if s_lines is None else s_lines)
-            graph, repeated = _parse(g_lines)
-            for uid in sorted(store.keys() - graph.keys()):
-                missing.append(f"{name} {uid} ({store[uid][0]} v{store[uid][1]}) missing from the graph")
-            for uid in sorted(graph.keys() - store.keys()):
-                extra.append(f"{name} {uid} ({graph[uid][0]} v{graph[uid][1]}) in the graph but not in the store")
-            for uid in sorted(store.keys() & graph.keys()):
-                if store[uid] != graph[uid]:
-                    changed.append(f"{name} {uid}: store {store[uid][0]} v{store[uid][1]}, "
-                                   f"graph {graph[uid][0]} v{graph[uid][1]}")
-            for uid in sorted(set(repeated)):
-                changed.append(f"{name} {uid} is in the graph {repeated.count(uid) + 1} times")
+        digests = []
+        for lo, hi in ranges:
+            lines, kinds = _graph_lines(name, lo, hi)
+            for kind, n in kinds.items():
+                g_kinds[kind] = g_kinds.get(kind, 0) + n
+            digests.append(_digest(lines))
         graph_counts[plural] = _by_kind(g_kinds)
-        diffs += missing + extra + changed
+        graph_digests.append(digests)
+    store_hash, graph_hash = hashlib.sha256(), hashlib.sha256()
+    diffs: list[str] = []
+    for (name, model, _plural, ranges), s_digests, g_digests in zip(plan, store_digests(), graph_digests):
+        found: tuple[list, list, list] = ([], [], [])
+        for i, (lo, hi) in enumerate(ranges):
+            store_hash.update(f"{name} {i} {s_digests[i]}\n".encode())
+            graph_hash.update(f"{name} {i} {g_digests[i]}\n".encode())
+            if s_digests[i] != g_digests[i]:
+                for listed, more in zip(found, _range_differences(name, _store_lines(model, lo, hi),
+                                                                  _graph_lines(name, lo, hi)[0])):
+                    listed += more
+        diffs += found[0] + found[1] + found[2]
     return ParityReport(store_counts=store_counts, graph_counts=graph_counts, store_hash=store_hash.hexdigest(),
                         graph_hash=graph_hash.hexdigest(), differences=diffs)
 

@@ -1,6 +1,7 @@
 """Profile every public page on the benchmark's synthetic store (never dev or test data).
 
     manage.py page_profile --dir var/bench-browse --port 7711 [--n 40] [--only entity,timeline]
+    manage.py page_profile --db postgres --dir var/bench-browse-pg --pg-port 5463 --port 7711 ...
 
 Run `browse_bench` first to build the store (its --dir and --port). Each page is requested
 `--n` times through Django's test Client in this process, one request at a time, so the
@@ -42,6 +43,9 @@ class Command(BaseCommand):
         parser.add_argument("--only", default="", help="comma-separated page names (a prefix is enough)")
         parser.add_argument("--explain", action="store_true")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
+                            help="the store browse_bench built in --dir: its SQLite file or its PostgreSQL cluster")
+        parser.add_argument("--pg-port", type=int, default=5463, help="the bench PostgreSQL's port (as browse_bench)")
 
     def handle(self, *args, **opts):
         from django.db import connections
@@ -53,7 +57,14 @@ class Command(BaseCommand):
 
         base = Path(opts["dir"])
         db_path = base / "bench.sqlite3"
-        if not db_path.exists():
+        if opts["db"] == "postgres":
+            if not (base / "postgres" / "PG_VERSION").exists():
+                self.stderr.write(f"No benchmark PostgreSQL in {base}: run browse_bench --db postgres with the same "
+                                  f"--dir first.")
+                return
+            if not self.on_bench_postgres(opts):
+                return self.rerun_on_bench_postgres(base, opts)
+        elif not db_path.exists():
             self.stderr.write(f"No benchmark store in {base}: run browse_bench with the same --dir first.")
             return
         settings.DEBUG = False
@@ -61,9 +72,10 @@ class Command(BaseCommand):
         # Measure the pages, not the rate limiter (one client sends every request).
         settings.VENDORGRAPH_PAGE_RATES = {scope: "1000000/min" for scope in settings.VENDORGRAPH_PAGE_RATES}
         connections.close_all()
-        for target in (settings.DATABASES["default"], connections.settings["default"],
-                       connections["default"].settings_dict):
-            target["NAME"] = str(db_path)
+        if opts["db"] == "sqlite":
+            for target in (settings.DATABASES["default"], connections.settings["default"],
+                           connections["default"].settings_dict):
+                target["NAME"] = str(db_path)
         call_command("migrate", verbosity=0, interactive=False)  # the indexes the pages read
         if connections["default"].vendor == "sqlite":
             with connections["default"].cursor() as cursor:
@@ -84,6 +96,40 @@ class Command(BaseCommand):
             if only and not any(name.startswith(o) for o in only):
                 continue
             self.measure(name, urls, explain=opts["explain"])
+
+    @staticmethod
+    def on_bench_postgres(opts) -> bool:
+        from django.db import connections
+
+        from apps.browse.management.commands.browse_bench import PG_DATABASE
+
+        db = connections["default"].settings_dict
+        return (connections["default"].vendor == "postgresql" and db["NAME"] == PG_DATABASE
+                and str(db["PORT"]) == str(opts["pg_port"]))
+
+    def rerun_on_bench_postgres(self, base: Path, opts):
+        """Start browse_bench's PostgreSQL cluster (if it is down) and run this command again
+        with DATABASE_URL pointing at it, as browse_bench runs its child: the settings then
+        configure that database exactly as for the benchmark (pg_trgm threshold included)."""
+        import os
+        import subprocess
+        import sys
+
+        from apps.browse.management.commands.browse_bench import PG_DATABASE
+        from apps.ops import localpg
+
+        user = password = "vendorgraph"
+        localpg.start(data_dir=base / "postgres", port=opts["pg_port"], user=user, password=password,
+                      durable=False, shared_buffers="1GB")
+        env = dict(os.environ, DATABASE_URL=f"postgres://{user}:{password}@127.0.0.1:{opts['pg_port']}/{PG_DATABASE}")
+        argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "page_profile", "--db", "postgres"]
+        for name in ("dir", "port", "n", "only", "seed", "pg_port"):
+            argv += [f"--{name.replace('_', '-')}", str(opts[name])]
+        if opts["explain"]:
+            argv.append("--explain")
+        code = subprocess.run(argv, env=env).returncode
+        if code:
+            raise SystemExit(code)
 
     def plan(self, rng: random.Random, n: int) -> dict[str, list[str]]:
         """The URLs to request for each page, drawn from the store."""
@@ -179,8 +225,8 @@ class Command(BaseCommand):
             self.stdout.write(f"    one request: {first:.0f} ms; slowest SQL:")
             for seconds, sql, params in sorted(statements, key=lambda q: -q[0])[:2]:
                 self.stdout.write(f"    {seconds * 1000:.0f} ms  {sql[:600]}")
-                if connection.vendor == "sqlite":
-                    with connection.cursor() as cursor:
-                        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-                        for row in cursor.fetchall():
-                            self.stdout.write(f"        {row[-1]}")
+                with connection.cursor() as cursor:
+                    cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql,
+                                   params)
+                    for row in cursor.fetchall():
+                        self.stdout.write(f"        {row[-1]}")
