@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Lower, RowNumber
 
@@ -130,19 +131,27 @@ def _group_expression(entity: Entity):
     return Case(*whens, default=Value("statements"))
 
 
-def _naming(entity: Entity, ends=("subject", "object", "site", "party")) -> QuerySet:
-    """The ids of the records naming `entity` by any of `ends`, as a subquery.
+def _naming(entity: Entity, ends=("subject", "object", "site", "party")) -> Q:
+    """The records naming `entity` by any of `ends`, as a filter.
 
-    A UNION of the foreign-key lookups, not an OR: each arm uses its own index, where
-    SQLite's planner would otherwise scan a whole table (the records in date order, or
-    every entity) and test each row."""
+    On SQLite the ids come from a UNION of the foreign-key lookups, not an OR: each arm uses
+    its own index, where SQLite's planner would otherwise scan a whole table (the records in
+    date order, or every entity) and test each row. On PostgreSQL an OR, which it answers
+    with one bitmap of the four indexes: given the UNION as `id IN (...)` it preferred, for
+    a vendor's 54,000 records, a parallel scan of all 5,000,000 hash-joined to them (2.5 s
+    instead of 68 ms for a busy group's page 2 at 1M / 5M)."""
+    if connection.vendor == "postgresql":
+        found = Q()
+        for end in ends:
+            found |= Q(**{end: entity})
+        return found
     plain = Record.objects.order_by()
     arms = [plain.filter(**{end: entity}).values("pk") for end in ends]
-    return arms[0].union(*arms[1:])
+    return Q(pk__in=arms[0].union(*arms[1:]))
 
 
 def _entity_records(entity: Entity, as_of: str | None) -> QuerySet:
-    return (public_records().filter(pk__in=_naming(entity)).filter(current_on(as_of))
+    return (public_records().filter(_naming(entity)).filter(current_on(as_of))
             .annotate(group=_group_expression(entity)))
 
 
@@ -411,7 +420,7 @@ TIMELINE_KINDS = [RecordKind.CONTRACT, RecordKind.BAN, RecordKind.INVESTIGATION,
 def _timeline_records(*, vendor: Entity | None, country: str, kinds: list[str] | None) -> QuerySet:
     qs = public_records().filter(kind__in=kinds or TIMELINE_KINDS)
     if vendor is not None:
-        qs = qs.filter(pk__in=_naming(vendor, ("subject", "object", "party")))
+        qs = qs.filter(_naming(vendor, ("subject", "object", "party")))
     if country:
         qs = qs.filter(Q(subject__country=country) | Q(object__country=country) | Q(site__country=country))
     return qs
