@@ -217,3 +217,72 @@ def graph_rebuild(*, batch_size: int = REBUILD_BATCH, fresh: bool = False, stdou
     written["seconds_prune"] = round(time.monotonic() - phase, 1)
     written["seconds"] = round(time.monotonic() - started, 1)
     return written
+
+
+def graph_rebuild_bulk(*, data_dir, server_options: dict, batch_size: int = REBUILD_BATCH,
+                       import_heap: str = "1g", import_off_heap: str = "2g", keep_csv: bool = False,
+                       stdout=None) -> dict:
+    """OFFLINE rebuild of the whole graph with Neo4j's bulk importer, replacing what it held.
+
+    Stops the Neo4j server of `data_dir` (the launcher's; pages answer "graph unavailable"
+    and the outbox waits until it is back), streams the store of record into the importer's
+    CSV files in `<data_dir>/import-csv` (the same changes, in the same keyset pages, as
+    graph_rebuild: one projection), runs `neo4j-admin database import full`, starts the
+    server again with `server_options` (graph.server.start's keywords) and builds the
+    schema. Stopping before reading the store keeps it correct with writers running: a
+    change read too late for the CSV is still pending in the outbox, and is applied (or
+    found stale by its version) once the server is back. Returns counts and phase seconds.
+    """
+    from pathlib import Path
+    import shutil
+
+    from graph import bulk_import, server
+    from graph.connection import close_driver
+    from django.db import connection
+
+    say = (lambda msg: stdout.write(msg)) if stdout else (lambda msg: None)
+    data_dir = Path(data_dir).expanduser().resolve()
+    written: dict = {"entities": 0, "records": 0}
+    started = phase = time.monotonic()
+    close_driver()
+    server.stop(data_dir=data_dir)
+    written["seconds_stop"] = round(time.monotonic() - phase, 1)
+    say(f"  Neo4j of {data_dir} stopped ({written['seconds_stop']:.0f} s): the graph is offline until the end")
+    folder = data_dir / "import-csv"
+    shutil.rmtree(folder, ignore_errors=True)
+    failed = True
+    try:
+        files = bulk_import.CsvFiles(folder)
+        phase = time.monotonic()
+        try:
+            for name, changes in (("entities", _entity_changes(batch_size)), ("records", _record_changes(batch_size))):
+                for batch in _prefetched(changes, threaded=not connection.in_atomic_block):
+                    files.write(batch)
+                    written[name] += len(batch)
+                    if written[name] % (batch_size * 50) < batch_size:
+                        say(f"  {written[name]} {name} written to CSV ({time.monotonic() - phase:.0f} s)")
+        finally:
+            files.close()
+        written["seconds_csv"] = round(time.monotonic() - phase, 1)
+        say(f"  CSV written in {written['seconds_csv']:.0f} s; importing ...")
+        imported = bulk_import.import_full(data_dir=data_dir, files=files, heap=import_heap, off_heap=import_off_heap)
+        written["seconds_import"] = imported["seconds"]
+        say(f"  imported {imported['nodes']} nodes and {imported['relationships']} relationships in "
+            f"{imported['seconds']:.0f} s")
+        failed = False
+    finally:
+        if not keep_csv:
+            shutil.rmtree(folder, ignore_errors=True)
+        phase = time.monotonic()
+        try:
+            server.start(data_dir=data_dir, **server_options)
+        except server.Neo4jServerError:
+            if not failed:
+                raise  # else the import's own error says more
+        written["seconds_start"] = round(time.monotonic() - phase, 1)
+    phase = time.monotonic()
+    graph_sync.bulk_schema_restore()
+    graph_sync.projection_version_set()
+    written["seconds_indexes"] = round(time.monotonic() - phase, 1)
+    written["seconds"] = round(time.monotonic() - started, 1)
+    return written
