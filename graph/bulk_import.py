@@ -151,36 +151,49 @@ class CsvFiles:
             multiline = "\n" in line or "\r" in line
             self._file("nodes" if entity else "relationships", label, multiline).write(line + "\n")
 
+    def __getstate__(self):
+        # What an export process hands back: the files written, not the writer.
+        return {"folder": self.folder, "nodes": self.nodes, "relationships": self.relationships,
+                "_groups": self._groups, "_handles": {}}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     def close(self) -> None:
         for handle in self._handles.values():
             handle.close()
+        self._handles = {}  # closed: the summary can now be pickled (from an export process)
 
-    def arguments(self) -> list[str]:
-        """The importer's --nodes / --relationships / --multiline-fields arguments."""
-        args = []
-        for option, name, path, _ in self._groups:
-            target = f"Entity:{name}" if option == "nodes" else name
-            args.append(f"--{option}={target}={path}")
-        multiline = [str(path) for *_, path, flag in self._groups if flag]
-        if multiline:
-            args += ["--multiline-fields-format=v2", f"--multiline-fields={','.join(multiline)}"]
-        return args
+
+
+def _arguments(files: list[CsvFiles]) -> list[str]:
+    """The importer's --nodes / --relationships / --multiline-fields arguments."""
+    args = []
+    groups = [group for f in files for group in f._groups]
+    for option, name, path, _ in groups:
+        target = f"Entity:{name}" if option == "nodes" else name
+        args.append(f"--{option}={target}={path}")
+    multiline = [str(path) for *_, path, flag in groups if flag]
+    if multiline:
+        args += ["--multiline-fields-format=v2", f"--multiline-fields={','.join(multiline)}"]
+    return args
 
 
 _IMPORTED = re.compile(r"IMPORT DONE in ([^\n]+)")
 
 
-def import_full(*, data_dir: str | os.PathLike[str], files: CsvFiles, heap: str = "1g",
+def import_full(*, data_dir: str | os.PathLike[str], files: list[CsvFiles], heap: str = "1g",
                 off_heap: str = "2g", threads: int | None = None, timeout: float = 7200.0) -> dict:
     """Run `neo4j-admin database import full --overwrite-destination` into the `neo4j`
-    database of `data_dir` (its server must be stopped). Returns the importer's summary;
-    raises BulkImportError with the tail of its output when it fails."""
+    database of `data_dir` (its server must be stopped) from the CSV `files` (of one or
+    several export processes, each file its own group with its own header). Returns the
+    importer's summary; raises BulkImportError with the tail of its output when it fails."""
     data_dir = Path(data_dir).expanduser().resolve()
     if server.status(data_dir=data_dir).running:
         raise BulkImportError(f"the Neo4j server of {data_dir} is running: stop it before the import")
     classpath = server.ensure_built()
     java = server._check_java()
-    conf = files.folder / "conf"
+    conf = files[0].folder.parent / "conf"
     conf.mkdir(exist_ok=True)
     # The importer reads NEO4J_HOME/NEO4J_CONF like neo4j-admin; the launcher configures the
     # DBMS in code, so an empty neo4j.conf means the same defaults (store format included).
@@ -190,7 +203,7 @@ def import_full(*, data_dir: str | os.PathLike[str], files: CsvFiles, heap: str 
            # The database first: the file options take any number of values.
            "database", "import", "full", DATABASE, "--overwrite-destination", f"--array-delimiter=U+{ord(ARRAY_DELIMITER):04X}",
            f"--max-off-heap-memory={off_heap}", f"--report-file={data_dir / 'import.report'}",
-           *([f"--threads={threads}"] if threads else []), *files.arguments()]
+           *([f"--threads={threads}"] if threads else []), *_arguments(files)]
     env = dict(os.environ, NEO4J_HOME=str(data_dir), NEO4J_CONF=str(conf))
     started = time.monotonic()
     with open(log_file, "wb") as log:
@@ -205,7 +218,7 @@ def import_full(*, data_dir: str | os.PathLike[str], files: CsvFiles, heap: str 
         tail = "\n".join(output.rstrip().splitlines()[-30:])
         raise BulkImportError(f"neo4j-admin database import failed (exit {code}; log {log_file}):\n{tail}")
     return {"seconds": round(time.monotonic() - started, 1), "importer": done.group(1).strip(),
-            "nodes": files.nodes, "relationships": files.relationships}
+            "nodes": sum(f.nodes for f in files), "relationships": sum(f.relationships for f in files)}
 
 
 def local_server_check(*, url: str, data_dir: str | os.PathLike[str], host: str, port: int) -> None:
