@@ -243,7 +243,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"Graph built (graph_rebuild --bulk) in {done['seconds']:.0f} s (CSV "
                                   f"{done['seconds_csv']:.0f} s, import {done['seconds_import']:.0f} s, server "
                                   f"stop/start {done['seconds_stop'] + done['seconds_start']:.0f} s, indexes "
-                                  f"{done['seconds_indexes']:.0f} s; target <= 600 s)")
+                                  f"{done['seconds_indexes']:.0f} s; CPU seconds: CSV {done['cpu_csv']:.0f}, import "
+                                  f"{done['cpu_import']:.0f}; target <= 600 s)")
         if opts["build_only"]:
             return
         self.measure(opts, build)

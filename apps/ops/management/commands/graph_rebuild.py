@@ -24,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--import-heap", default="1g", help="--bulk: the importer's Java heap")
         parser.add_argument("--import-memory", default="2g",
                             help="--bulk: the importer's off-heap memory (--max-off-heap-memory)")
+        parser.add_argument("--workers", type=int, default=None,
+                            help="--bulk: processes writing the CSV files (default: one per CPU)")
 
     def handle(self, *args, **options):
         if options["bulk"]:
@@ -53,7 +55,7 @@ class Command(BaseCommand):
         try:
             written = graph_rebuild_bulk(
                 data_dir=data_dir, stdout=self.stdout, import_heap=options["import_heap"],
-                import_off_heap=options["import_memory"],
+                import_off_heap=options["import_memory"], workers=options["workers"],
                 server_options={"host": host, "port": port, "pagecache": settings.NEO4J_PAGECACHE,
                                 "heap": settings.NEO4J_HEAP, "timeout": float(settings.NEO4J_START_TIMEOUT),
                                 "tx_timeout": settings.NEO4J_TX_TIMEOUT or None})
@@ -63,4 +65,5 @@ class Command(BaseCommand):
             f"graph rebuilt in bulk: {written['entities']} entities, {written['records']} records in "
             f"{written['seconds']:.0f} s (CSV {written['seconds_csv']:.0f} s, import {written['seconds_import']:.0f} s, "
             f"server stop/start {written['seconds_stop'] + written['seconds_start']:.0f} s, indexes "
-            f"{written['seconds_indexes']:.0f} s)"))
+            f"{written['seconds_indexes']:.0f} s; CPU seconds: CSV {written['cpu_csv']:.0f}, import "
+            f"{written['cpu_import']:.0f})"))
