@@ -201,7 +201,8 @@ def import_full(*, data_dir: str | os.PathLike[str], files: list[CsvFiles], heap
     log_file = data_dir / "import.log"
     cmd = [java, f"-Xmx{heap}", *server.JVM_FLAGS, "-cp", classpath, ADMIN_MAIN_CLASS,
            # The database first: the file options take any number of values.
-           "database", "import", "full", DATABASE, "--overwrite-destination", f"--array-delimiter=U+{ord(ARRAY_DELIMITER):04X}",
+           "database", "import", "full", DATABASE, "--overwrite-destination",
+           f"--array-delimiter=U+{ord(ARRAY_DELIMITER):04X}",
            f"--max-off-heap-memory={off_heap}", f"--report-file={data_dir / 'import.report'}",
            *([f"--threads={threads}"] if threads else []), *_arguments(files)]
     env = dict(os.environ, NEO4J_HOME=str(data_dir), NEO4J_CONF=str(conf))
@@ -233,5 +234,6 @@ def local_server_check(*, url: str, data_dir: str | os.PathLike[str], host: str,
                               f"stopped and replaced from here; use graph_rebuild without --bulk")
     info = server.status(data_dir=data_dir, host=host, port=int(port))
     if not info.running and info.ready:
-        raise BulkImportError(f"a Neo4j answers on {host}:{port} that is not the server of {data_dir} (NEO4J_DATA_DIR): "
+        raise BulkImportError(f"a Neo4j answers on {host}:{port} that is not the server of {data_dir} "
+                              f"(NEO4J_DATA_DIR): "
                               f"stop it, or use graph_rebuild without --bulk")

@@ -344,9 +344,9 @@ def build_synthetic(*, entities: int = 100_000, records: int = 300_000, hubs: in
         done = graph_rebuild_bulk(stdout=stdout, **bulk)
         report.seconds_graph = time.monotonic() - started
         say(f"  graph built by the bulk importer in {report.seconds_graph:.0f} s (CSV {done['seconds_csv']:.0f} s, "
-            f"import {done['seconds_import']:.0f} s, server stop/start {done['seconds_stop'] + done['seconds_start']:.0f}"
-            f" s, indexes {done['seconds_indexes']:.0f} s; CPU seconds: CSV {done['cpu_csv']:.0f}, import "
-            f"{done['cpu_import']:.0f})")
+            f"import {done['seconds_import']:.0f} s, server stop/start "
+            f"{done['seconds_stop'] + done['seconds_start']:.0f} s, indexes {done['seconds_indexes']:.0f} s; "
+            f"CPU seconds: CSV {done['cpu_csv']:.0f}, import {done['cpu_import']:.0f})")
     elif graph:
         from apps.sync.parity import graph_rebuild
 

@@ -63,7 +63,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(
             f"graph rebuilt in bulk: {written['entities']} entities, {written['records']} records in "
-            f"{written['seconds']:.0f} s (CSV {written['seconds_csv']:.0f} s, import {written['seconds_import']:.0f} s, "
+            f"{written['seconds']:.0f} s (CSV {written['seconds_csv']:.0f} s, import "
+            f"{written['seconds_import']:.0f} s, "
             f"server stop/start {written['seconds_stop'] + written['seconds_start']:.0f} s, indexes "
             f"{written['seconds_indexes']:.0f} s; CPU seconds: CSV {written['cpu_csv']:.0f}, import "
             f"{written['cpu_import']:.0f})"))
