@@ -113,7 +113,9 @@ def _row(change: dict) -> dict:
     if change["op"] == "upsert":
         # `SET m = props` leaves a null-valued key unset anyway: dropping the nulls (most of
         # a record's optional fields) halves the parameters Bolt carries and Neo4j unpacks.
-        row["props"] = {k: v for k, v in payload.get("props", {}).items() if v is not None}
+        # An empty list is dropped too (readers take a missing list as empty): Neo4j's bulk
+        # importer (graph.bulk_import) cannot write one, and both paths must store the same.
+        row["props"] = {k: v for k, v in payload.get("props", {}).items() if v is not None and v != []}
         if change["aggregate"] == "record":
             row["s"], row["o"] = payload["s"], payload["o"]
     return row

@@ -5,8 +5,9 @@ Neo4j of its own before calling anything here. The store is filled by bulk loadi
 models' managers refuse bulk_create because it bypasses the outbox, which is what a one-off
 benchmark build wants): `executemany` in big batches on SQLite, `COPY` on PostgreSQL, with
 the secondary indexes dropped during the load and built once at the end. The graph is then
-projected by apps.sync.parity.graph_rebuild(fresh=True) -- the streamed, batched path of an
-operator's `graph_rebuild`, creating objects in the empty graph instead of upserting them.
+built by apps.sync.parity.graph_rebuild_bulk -- the operator's offline `graph_rebuild --bulk`:
+the store streamed into CSV files for Neo4j's bulk importer (graph_rebuild(fresh=True), the
+transactional path into the empty graph, when no server options are given).
 """
 from __future__ import annotations
 
@@ -187,14 +188,16 @@ def _bulk_session_end(fast: bool) -> None:
 
 def build_synthetic(*, entities: int = 100_000, records: int = 300_000, hubs: int = 5,
                     hub_records: int = HUB_RECORDS, max_depth: int = 10, seed: int = 42, batch: int = 50_000,
-                    graph: bool = True, stdout=None) -> BuildReport:
+                    graph: bool = True, bulk: dict | None = None, stdout=None) -> BuildReport:
     """Fill an EMPTY store with a synthetic published graph and project it into Neo4j.
 
     A tenth of the records are ownership links forming disjoint chains of 1..`max_depth`
     steps (a third topped by a country, i.e. state-owned; some under a hub; one in twenty
     with a diamond: a second owner of a lower link); `hubs` companies (big vendors) take
     part in `hub_records` records each (fewer on a small graph, at most a sixth of all);
-    the rest join random entities.
+    the rest join random entities. With `bulk` (graph_rebuild_bulk's data_dir and
+    server_options) the graph is built offline by Neo4j's bulk importer, else by
+    graph_rebuild(fresh=True) into the empty graph.
     """
     from django.core.management.color import no_style
 
@@ -334,7 +337,17 @@ def build_synthetic(*, entities: int = 100_000, records: int = 300_000, hubs: in
         f"(indexes rebuilt in {time.monotonic() - index_started:.0f} s)")
 
     # --- graph -----------------------------------------------------------------------
-    if graph:
+    if graph and bulk:
+        from apps.sync.parity import graph_rebuild_bulk
+
+        started = time.monotonic()
+        done = graph_rebuild_bulk(stdout=stdout, **bulk)
+        report.seconds_graph = time.monotonic() - started
+        say(f"  graph built by the bulk importer in {report.seconds_graph:.0f} s (CSV {done['seconds_csv']:.0f} s, "
+            f"import {done['seconds_import']:.0f} s, server stop/start "
+            f"{done['seconds_stop'] + done['seconds_start']:.0f} s, indexes {done['seconds_indexes']:.0f} s; "
+            f"CPU seconds: CSV {done['cpu_csv']:.0f}, import {done['cpu_import']:.0f})")
+    elif graph:
         from apps.sync.parity import graph_rebuild
 
         started = time.monotonic()

@@ -206,7 +206,7 @@ class Command(BaseCommand):
 
         from graph import server
         from graph.connection import configure
-        from graph.sync import install_schema
+        from graph.sync import graph_is_empty, install_schema
 
         base = Path(opts["dir"])
         settings.DEBUG = False
@@ -224,6 +224,11 @@ class Command(BaseCommand):
 
         have = (Entity.objects.count(), Record.objects.count())
         build = None
+        # The graph is built offline by Neo4j's bulk importer (graph_rebuild --bulk), which
+        # stops and restarts this bench server.
+        bulk = {"data_dir": base / "neo4j", "server_options": {
+            "port": opts["port"], "heap": opts["neo4j_heap"], "pagecache": opts["neo4j_pagecache"],
+            "timeout": settings.NEO4J_START_TIMEOUT}}
         if have != (opts["entities"], opts["records"]):
             if have != (0, 0):
                 raise CommandError(f"The benchmark store holds {have}; rerun with --rebuild to start again.")
@@ -232,11 +237,20 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"Building {opts['entities']} entities and {opts['records']} records ...")
                 build = build_synthetic(entities=opts["entities"], records=opts["records"], seed=opts["seed"],
-                                        stdout=self.stdout)
-                self.stdout.write(f"Store built in {build.seconds_store:.0f} s, graph built (graph_rebuild on an "
-                                  f"empty graph) in {build.seconds_graph:.0f} s")
+                                        bulk=bulk, stdout=self.stdout)
+                self.stdout.write(f"Store built in {build.seconds_store:.0f} s, graph built (graph_rebuild --bulk) "
+                                  f"in {build.seconds_graph:.0f} s (target <= 600 s)")
         else:
             self.stdout.write(f"Reusing the benchmark store ({have[0]} entities, {have[1]} records)")
+            if graph_is_empty():  # e.g. a copied store, or a new Neo4j folder
+                from apps.sync.parity import graph_rebuild_bulk
+
+                done = graph_rebuild_bulk(stdout=self.stdout, **bulk)
+                self.stdout.write(f"Graph built (graph_rebuild --bulk) in {done['seconds']:.0f} s (CSV "
+                                  f"{done['seconds_csv']:.0f} s, import {done['seconds_import']:.0f} s, server "
+                                  f"stop/start {done['seconds_stop'] + done['seconds_start']:.0f} s, indexes "
+                                  f"{done['seconds_indexes']:.0f} s; CPU seconds: CSV {done['cpu_csv']:.0f}, import "
+                                  f"{done['cpu_import']:.0f}; target <= 600 s)")
         if opts["build_only"]:
             return
         self.measure(opts, build)
