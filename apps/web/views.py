@@ -30,6 +30,7 @@ def home(request):
     return render(request, "web/home.html", {
         "vendors": vendors[:HOME_VENDORS], "vendor_total": len(vendors), "graph_down": graph_down,
         "map": overview["map"] if overview else {}, "countries": overview["countries"] if overview else [],
+        "snapshot": overview["snapshot"] if overview else None,
         "legend": {"deployed": "Deployed", "contracted": "Contracted", "donated": "Donated",
                    "banned": "Banned or excluded", "cancelled": "Cancelled"},
         "records": latest.latest_records(), "sources": latest.latest_sources(),

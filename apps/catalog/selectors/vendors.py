@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.cache import cache
 
 from apps.catalog.models import country_name
+from apps.catalog.selectors import aggregates
 from apps.catalog.selectors.browse import MAP_LABELS, MAP_STATUSES, map_status
 from apps.catalog.vocab import RecordKind
 from graph import queries
@@ -32,19 +33,24 @@ def _amount(rel: dict) -> Decimal | None:
 
 
 def vendors_overview(*, as_of: str | None = None) -> dict:
-    """{"vendors": [...], "countries": [...], "map": {...}, "currencies": [...]}.
+    """{"vendors": [...], "countries": [...], "map": {...}, "currencies": [...], "truncated",
+    "snapshot"}.
 
     Each vendor: {node, cells: {iso2: {status, labels, records: [uid]}}, by_status:
     {status: [iso2]}, countries (how many), bans (ban records), values {currency: total}}.
     `map` colours each country by the most telling status of any vendor, its label saying which.
 
-    It reads every vendor's footprint, so it is cached under the graph's generation, which
-    every change of the graph moves on (the change and the bump commit together): a publish
-    or a retraction shows as soon as the graph has it, never a cached state from before.
-    Without the cache (Redis down) it is computed for each request.
+    It reads every vendor's footprint, so today's overview is a snapshot refreshed by a task
+    after the graph changes (apps.catalog.selectors.aggregates): `snapshot` is its Snapshot
+    (`computed_at`, `refreshing`, `pending`: no snapshot yet, the lists are empty). On a past
+    date (`as_of`) it is computed for the request, cached under the graph's generation and
+    bounded by NEO4J_QUERY_TIMEOUT.
     """
+    if as_of is None:
+        snapshot = aggregates.snapshot_get(aggregates.OVERVIEW)
+        return {**(snapshot.value or _EMPTY_OVERVIEW), "snapshot": snapshot}
     generation = queries.graph_generation()
-    key = f"vendors-overview:{generation}:{as_of or ''}" if generation else None
+    key = f"vendors-overview:{generation}:{as_of}" if generation else None
     if key is not None:
         try:
             cached = cache.get(key)
@@ -52,17 +58,21 @@ def vendors_overview(*, as_of: str | None = None) -> dict:
             log.warning("vendors overview: cache unavailable, computing it: %s", exc)
             key, cached = None, None
         if cached is not None:
-            return cached
-    overview = _vendors_overview(as_of=as_of)
+            return {**cached, "snapshot": aggregates.Snapshot(value=cached)}
+    overview = vendors_overview_compute(as_of=as_of)
     if key is not None:
         try:
             cache.set(key, overview, timeout=OVERVIEW_CACHE_SECONDS)
         except Exception as exc:  # noqa: BLE001
             log.warning("vendors overview: could not cache it: %s", exc)
-    return overview
+    return {**overview, "snapshot": aggregates.Snapshot(value=overview)}
 
 
-def _vendors_overview(*, as_of: str | None) -> dict:
+_EMPTY_OVERVIEW = {"vendors": [], "countries": [], "map": {}, "currencies": [], "truncated": False}
+
+
+def vendors_overview_compute(*, as_of: str | None = None) -> dict:
+    """The overview from the graph (one query over every company's footprint)."""
     rows = queries.all_vendor_footprints(as_of=as_of)
     vendors: dict[str, dict] = {}
     currencies: Counter = Counter()
