@@ -23,7 +23,8 @@ Keys, for each *scope* ("overview", "country:RS"):
   AGGREGATES_DEBOUNCE_SECONDS per scope, run that long after the first change, so that a burst
   of changes costs one refresh).
 
-Readers (snapshot_get): a fresh snapshot is served as is; a stale one with its "as of" time
+Readers (snapshot_get): while Neo4j is down the last snapshot is still served (as stale); a
+fresh snapshot is served as is; a stale one with its "as of" time
 (the page says "figures as of 18:02; refreshing"), queueing a refresh; a missing one is
 computed inline only on a small graph (at most AGGREGATES_INLINE_MAX_ENTITIES entities:
 tests, development, a new site), else the page says the figures are being computed and a
@@ -44,7 +45,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from graph import queries
-from graph.connection import GraphError, read_timeout
+from graph.connection import GraphError, GraphUnavailable, read_timeout
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,14 @@ def snapshot_get(scope: str) -> Snapshot:
     except Exception as exc:  # noqa: BLE001 - Redis down: compute for this request, bounded
         log.warning("aggregates: snapshot store unavailable, computing %s: %s", scope, exc)
         return Snapshot(value=_compute(scope))
-    epoch = _epoch()
     snap, changed = found.get(_SNAP + scope), found.get(_CHANGED + scope)
+    try:
+        epoch = _epoch()
+    except GraphUnavailable:
+        if snap is None:
+            raise
+        # Neo4j down: the last snapshot is still the best answer (it says how old it is).
+        return Snapshot(value=snap["value"], computed_at=snap["computed_at"], refreshing=True)
     if snap is not None and (epoch is None or snap.get("epoch") != epoch):
         snap = None  # a snapshot of a graph since cleared or rebuilt
     if snap is None:
