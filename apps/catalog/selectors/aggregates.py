@@ -63,18 +63,20 @@ class Snapshot:
     computed_at: dt.datetime | None = None
     refreshing: bool = False  # the graph changed since: the figures are as of computed_at
     pending: bool = False  # no snapshot yet at this size: a refresh is queued
+    parts: dict | None = None  # computed for this request: its parts, in hand
 
 
-def _compute(scope: str):
-    """The scope's figures: one home for each query (graph.queries through the selectors)."""
+def _compute(scope: str) -> tuple[Any, dict]:
+    """The scope's figures (value, parts): one home for each query (graph.queries through the
+    selectors). `parts` are kept beside the value, each read by the one page that needs it."""
     if scope == OVERVIEW:
-        from apps.catalog.selectors.vendors import vendors_overview_compute
+        from apps.catalog.selectors.vendors import vendors_overview_compute, vendors_snapshot
 
-        return vendors_overview_compute()
+        return vendors_snapshot(vendors_overview_compute())
     if scope.startswith("country:"):
         from apps.catalog.selectors.browse import country_aggregates
 
-        return country_aggregates(scope.split(":", 1)[1])
+        return country_aggregates(scope.split(":", 1)[1]), {}
     raise ValueError(f"unknown aggregate scope {scope!r}")
 
 
@@ -85,12 +87,31 @@ def _epoch() -> str | None:
 
 def _store(scope: str, *, epoch: str | None) -> dict:
     started = time.time()
-    value = _compute(scope)
+    value, parts = _compute(scope)
     snap = {"value": value, "started": started, "computed_at": dt.datetime.now(dt.timezone.utc),
-            "seconds": time.time() - started, "epoch": epoch}
+            "seconds": time.time() - started, "epoch": epoch, "parts": parts}
     if epoch is not None:  # a graph without a generation has had no write: nothing to keep
-        cache.set(_SNAP + scope, snap, timeout=None)
+        # The parts first: a reader that finds the new value finds its parts.
+        keys = {f"{_SNAP}{scope}:{name}": part for name, part in parts.items()}
+        for start in range(0, len(keys), 500):
+            cache.set_many(dict(list(keys.items())[start:start + 500]), timeout=None)
+        cache.set(_SNAP + scope, {k: v for k, v in snap.items() if k != "parts"}, timeout=None)
     return snap
+
+
+def _fresh(snap: dict) -> Snapshot:
+    return Snapshot(value=snap["value"], computed_at=snap["computed_at"], parts=snap["parts"])
+
+
+def snapshot_part(snapshot: Snapshot, scope: str, name: str):
+    """One part of the scope's snapshot (see _compute); None when there is none."""
+    if snapshot.parts is not None:
+        return snapshot.parts.get(name)
+    try:
+        return cache.get(f"{_SNAP}{scope}:{name}")
+    except Exception as exc:  # noqa: BLE001 - Redis went down between two reads
+        log.warning("aggregates: part %s of %s unavailable: %s", name, scope, exc)
+        return None
 
 
 def _small_graph() -> bool:
@@ -106,7 +127,8 @@ def snapshot_get(scope: str) -> Snapshot:
         found = cache.get_many([_SNAP + scope, _CHANGED + scope])
     except Exception as exc:  # noqa: BLE001 - Redis down: compute for this request, bounded
         log.warning("aggregates: snapshot store unavailable, computing %s: %s", scope, exc)
-        return Snapshot(value=_compute(scope))
+        value, parts = _compute(scope)
+        return Snapshot(value=value, parts=parts)
     snap, changed = found.get(_SNAP + scope), found.get(_CHANGED + scope)
     try:
         epoch = _epoch()
@@ -119,12 +141,12 @@ def snapshot_get(scope: str) -> Snapshot:
         snap = None  # a snapshot of a graph since cleared or rebuilt
     if snap is None:
         if _small_graph():
-            return Snapshot(value=_store(scope, epoch=epoch)["value"])
+            return _fresh(_store(scope, epoch=epoch))
         refresh_schedule([scope], countdown=0)
         return Snapshot(value=None, pending=True)
     if changed is not None and changed >= snap["started"]:
         if _small_graph():
-            return Snapshot(value=_store(scope, epoch=epoch)["value"])
+            return _fresh(_store(scope, epoch=epoch))
         refresh_schedule([scope], countdown=0)  # in case the drain's refresh was lost
         return Snapshot(value=snap["value"], computed_at=snap["computed_at"], refreshing=True)
     return Snapshot(value=snap["value"], computed_at=snap["computed_at"])
