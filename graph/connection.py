@@ -7,6 +7,7 @@ children drop the inherited one (see config/celery.py) because it does not survi
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 from collections.abc import Iterator
@@ -119,12 +120,28 @@ def write_transaction() -> Iterator[None]:
         raise GraphError(str(exc)) from exc
 
 
+_READ_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar("graph_read_timeout", default=None)
+
+
+@contextlib.contextmanager
+def read_timeout(seconds: float) -> Iterator[None]:
+    """Reads inside run with this bound instead of NEO4J_QUERY_TIMEOUT: background work
+    (the aggregates' refresh task) may read the whole graph; a reader's request may not."""
+    token = _READ_TIMEOUT.set(seconds)
+    try:
+        yield
+    finally:
+        _READ_TIMEOUT.reset(token)
+
+
 def run_read(query: str, params: dict | None = None) -> list[dict]:
     """A read traversal for a page or the API, bounded by settings.NEO4J_QUERY_TIMEOUT seconds
-    so that a runaway query ends with GraphTimeout instead of holding a web worker."""
+    (or the bound of an enclosing read_timeout()) so that a runaway query ends with
+    GraphTimeout instead of holding a web worker."""
     from django.conf import settings
 
-    return run(query, params, timeout=float(settings.NEO4J_QUERY_TIMEOUT) or None)
+    bound = _READ_TIMEOUT.get()
+    return run(query, params, timeout=float(bound if bound is not None else settings.NEO4J_QUERY_TIMEOUT) or None)
 
 
 def reset_driver_after_error() -> None:

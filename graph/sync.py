@@ -329,9 +329,10 @@ def graph_counts() -> tuple[dict[str, int], dict[str, int]]:
 
 # The graph's generation: a counter bumped by every write transaction that changes what the
 # graph holds, under a random epoch that a cleared graph (tests, benchmarks) starts afresh.
-# Answers computed from the whole graph (the vendors overview of the home page and /vendors/)
+# Answers computed from the whole graph on a past date (the vendors overview, a country page)
 # are cached under it (graph.queries.graph_generation), so a cached answer is never older
-# than the graph: the bump commits with the change itself.
+# than the graph: the bump commits with the change itself. Today's figures are snapshots
+# (apps.catalog.selectors.aggregates) that keep its epoch: a cleared graph voids them.
 _START_GENERATION = "MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0"
 _BUMP_GENERATION = """
 MERGE (m:GraphMeta {key: 'generation'}) ON CREATE SET m.epoch = randomUUID(), m.n = 0

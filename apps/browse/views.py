@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import uuid
 
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -210,34 +209,35 @@ def exposure(request, uid):
 # --- vendors side by side -------------------------------------------------------------
 
 
-def _vendors_context(request) -> dict:
-    ctx = _as_of_context(request)
-    overview = vendor_selectors.vendors_overview(as_of=ctx["as_of"])
+def _vendors_sort(request) -> tuple[str, str]:
     sort = request.GET.get("sort", "countries")
-    sort = sort if sort in vendor_selectors.SORTS else "countries"
-    currencies = overview["currencies"]
-    currency = request.GET.get("currency", "")
-    currency = currency if currency in currencies else (currencies[0] if currencies else "")
-    rows = vendor_selectors.vendors_sorted(overview["vendors"], sort=sort, currency=currency)
-    return {**overview, **ctx, "rows": rows, "sort": sort, "sorts": vendor_selectors.SORTS,
-            "currency": currency, "legend": selectors.MAP_LABELS}
+    return (sort if sort in vendor_selectors.SORTS else "countries"), request.GET.get("currency", "")
 
 
 @require_GET
 @graph_required
 def vendors(request):
-    ctx = _vendors_context(request)
-    return render(request, "browse/vendors.html", {**ctx, "page_obj": Paginator(ctx["rows"], 50).get_page(
-        _int(request.GET.get("page")))})
+    ctx = _as_of_context(request)
+    sort, currency = _vendors_sort(request)
+    view = vendor_selectors.vendors_list(as_of=ctx["as_of"], sort=sort, currency=currency,
+                                         page=_int(request.GET.get("page")))
+    return render(request, "browse/vendors.html", {**ctx, **view, "sort": sort, "sorts": vendor_selectors.SORTS,
+                                                   "legend": selectors.MAP_LABELS})
 
 
 @require_GET
 @graph_required
 def vendor_matrix(request):
-    ctx = _vendors_context(request)
-    columns = [{"iso2": code, "name": country_name(code)} for code in ctx["countries"]]
-    matrix = [{"vendor": v, "cells": [v["cells"].get(c["iso2"]) for c in columns]} for v in ctx["rows"]]
-    return render(request, "browse/vendor_matrix.html", {**ctx, "columns": columns, "matrix": matrix})
+    ctx = _as_of_context(request)
+    sort, currency = _vendors_sort(request)
+    view = vendor_selectors.vendors_matrix(as_of=ctx["as_of"])
+    currency = currency if currency in view["currencies"] else (view["currencies"][0] if view["currencies"] else "")
+    rows = vendor_selectors.vendors_sorted(view["vendors"], sort=sort, currency=currency)
+    columns = [{"iso2": code, "name": country_name(code)} for code in view["countries"]]
+    matrix = [{"vendor": v, "cells": [v["cells"].get(c["iso2"]) for c in columns]} for v in rows]
+    return render(request, "browse/vendor_matrix.html", {**ctx, "columns": columns, "matrix": matrix,
+                                                         "snapshot": view["snapshot"], "sort": sort,
+                                                         "legend": selectors.MAP_LABELS})
 
 
 # --- connections and paths -------------------------------------------------------------

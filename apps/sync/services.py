@@ -204,9 +204,24 @@ def _deliver(events: list[OutboxEvent], result: DrainResult) -> None:
         OutboxEvent.objects.filter(id__in=ids).update(
             attempts=attempts, claimed_until=now + dt.timedelta(seconds=min(300, 2 ** min(attempts, 8))),
             last_error="an entity this record points at is not in the graph yet")
+    _aggregates_changed([c for c in changes if outcomes.get(c["uid"]) == "applied"])
     result.applied += sum(1 for o in outcomes.values() if o == "applied")
     result.stale += sum(1 for o in outcomes.values() if o == "stale")
     result.waiting += len(waiting)
+
+
+def _aggregates_changed(applied: list[dict]) -> None:
+    """Tell the whole-graph aggregates (the vendors overview, the country pages) which of
+    them the graph's committed changes touch: they are marked stale and refreshed by a task.
+    A failure (Redis down) only delays them until the periodic refresh; the drain goes on."""
+    if not applied:
+        return
+    from apps.catalog.selectors import aggregates
+
+    try:
+        aggregates.scopes_changed(aggregates.scopes_touched(applied))
+    except Exception as exc:  # noqa: BLE001 - redis-py and kombu raise several errors
+        log.warning("aggregates not told of %d changes: %s", len(applied), exc)
 
 
 def outbox_drain(*, batch_size: int | None = None, time_budget: float = 60.0) -> DrainResult:

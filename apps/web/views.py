@@ -13,23 +13,18 @@ from apps.catalog.selectors.counts import store_counts
 from apps.catalog.vocab import EntityKind, RecordKind
 from apps.sync.selectors import graph_counts_or_error, health, sync_lag
 
-HOME_VENDORS = 12
-
-
 @require_GET
 def home(request):
     """Search first; the vendors with their countries; one map of all vendors; the latest
     published records and the sources the graph draws on. Without Neo4j the vendors and the
     map say so and the rest still shows."""
-    overview, graph_down = None, False
+    home, graph_down = {"vendors": [], "vendor_total": 0, "map": {}, "countries": [], "snapshot": None}, False
     try:
-        overview = vendor_selectors.vendors_overview()
+        home = vendor_selectors.vendors_home()
     except GraphUnavailable:
         graph_down = True
-    vendors = vendor_selectors.vendors_sorted(overview["vendors"]) if overview else []
     return render(request, "web/home.html", {
-        "vendors": vendors[:HOME_VENDORS], "vendor_total": len(vendors), "graph_down": graph_down,
-        "map": overview["map"] if overview else {}, "countries": overview["countries"] if overview else [],
+        **home, "graph_down": graph_down,
         "legend": {"deployed": "Deployed", "contracted": "Contracted", "donated": "Donated",
                    "banned": "Banned or excluded", "cancelled": "Cancelled"},
         "records": latest.latest_records(), "sources": latest.latest_sources(),

@@ -223,6 +223,24 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Whole-graph aggregates (apps.catalog.selectors.aggregates) ----------------------------
+# The vendors overview and each country's figures are snapshots refreshed by a task after
+# the graph changes: at most one refresh per scope per AGGREGATES_DEBOUNCE_SECONDS.
+AGGREGATES_DEBOUNCE_SECONDS = env_int("AGGREGATES_DEBOUNCE_SECONDS", 30)
+# A refresh reads the whole graph: its own bound, not a reader's NEO4J_QUERY_TIMEOUT.
+AGGREGATES_QUERY_TIMEOUT = env_int("AGGREGATES_QUERY_TIMEOUT", 900)
+AGGREGATES_RETRY_SECONDS = env_int("AGGREGATES_RETRY_SECONDS", 30)
+# How long a queued refresh may wait for a worker before a reader or change queues another.
+AGGREGATES_SCHEDULE_GRACE = env_int("AGGREGATES_SCHEDULE_GRACE", 600)
+# Small graphs (tests, development, a new site: up to this many entities) compute a missing
+# or stale snapshot inline, for the request (a few hundred ms at most at this size).
+AGGREGATES_INLINE_MAX_ENTITIES = env_int("AGGREGATES_INLINE_MAX_ENTITIES", 5000)
+# Every scope again this often: a backstop for changes made outside the outbox drain.
+CELERY_BEAT_SCHEDULE["aggregates-refresh-all"] = {
+    "task": "apps.catalog.tasks.aggregates_refresh_all",
+    "schedule": float(env_int("AGGREGATES_FULL_REFRESH_SECONDS", 6 * 3600)),
+}
+
 # --- Cache (API throttling) ----------------------------------------------------------
 # Redis, so that every web process counts against the same limits (a per-process
 # LocMemCache would multiply an anonymous client's allowance by the number of workers).

@@ -18,6 +18,9 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "apps.sync.tasks.outbox_sweep", "schedule": 1.0},
     "import-jobs-resume": {"task": "apps.ingest.tasks.import_jobs_resume", "schedule": 1.0},
 }
+# The aggregates' refresh runs a second after a change (and retries a second after a failure).
+AGGREGATES_DEBOUNCE_SECONDS = 1
+AGGREGATES_RETRY_SECONDS = 1
 IMPORT_JOB_LEASE_SECONDS = int(os.environ.get("IMPORT_JOB_LEASE_SECONDS", "60"))
 
 # The Celery worker process must see the test database, so it lives in a file; the

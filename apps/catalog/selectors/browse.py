@@ -319,6 +319,18 @@ def country_entity(iso: str) -> Entity | None:
 
 
 COUNTRY_VENDORS_SHOWN = 100
+# A country's snapshot keeps each section's newest COUNTRY_SNAPSHOT_ROWS record uids (its
+# first five pages); a page beyond them is computed on request (bounded by the query timeout).
+COUNTRY_SNAPSHOT_ROWS = 100
+
+
+def country_aggregates(iso: str) -> dict:
+    """A country's whole-country figures, for its snapshot (apps.catalog.selectors.aggregates):
+    {"vendors": {total, vendors}, "sections": {key: {total, page: [the newest uids]}}}. Two
+    Cypher queries that read every relationship of every entity of the country (seconds at a
+    million entities): the refresh task runs them, not a reader's request."""
+    return {"vendors": queries.country_vendors(iso, limit=COUNTRY_VENDORS_SHOWN),
+            "sections": queries.country_sections(iso, offsets={}, per_page=COUNTRY_SNAPSHOT_ROWS)}
 
 
 def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | None = None,
@@ -326,37 +338,49 @@ def country_view(iso: str, *, as_of: str | None = None, pages: dict[str, int] | 
     """What happened in a country: the vendors present there (deployed, contracted, donated;
     the COUNTRY_VENDORS_SHOWN with the most records, out of `vendor_total`), the bans it
     enacted, its tenders, loans, investigations and court cases (each section counted in
-    full and paginated). Two Cypher queries that aggregate in Neo4j, one SQL query for the
-    cards of the shown records."""
+    full and paginated), and the `snapshot` the figures come from.
+
+    Today's figures come from the country's snapshot, refreshed by a task after the graph
+    changes (`snapshot.refreshing`: they are as of `snapshot.computed_at`; `snapshot.pending`:
+    none yet, being computed). On a past date (`as_of`) the two aggregating queries run for
+    the request, cached until the graph changes and bounded by NEO4J_QUERY_TIMEOUT."""
+    from apps.catalog.selectors import aggregates
+
     pages = pages or {}
-    # Both aggregate every relationship of every entity of the country (hundreds of
-    # thousands at a million entities): cached until the graph changes.
-    vendors = cached_until_graph_changes(
-        f"country-vendors:{iso}:{as_of or ''}",
-        lambda: queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN))
     wanted = {key: max(1, pages.get(key, 1)) for key, _label in COUNTRY_SECTIONS}
-    offsets = {key: (n - 1) * per_page for key, n in wanted.items()}
-    sections = cached_until_graph_changes(
-        f"country-sections:{iso}:{as_of or ''}:{per_page}:" + ",".join(f"{k}={v}" for k, v in sorted(offsets.items())),
-        lambda: queries.country_sections(iso, as_of=as_of, per_page=per_page, offsets=offsets))
-    page_objs = {key: Paginator(range(sections.get(key, {}).get("total", 0)), per_page).get_page(wanted[key])
+    if as_of:
+        figures = cached_until_graph_changes(f"country-aggregates:{iso}:{as_of}", lambda: {
+            "vendors": queries.country_vendors(iso, as_of=as_of, limit=COUNTRY_VENDORS_SHOWN),
+            "sections": queries.country_sections(iso, as_of=as_of, offsets={}, per_page=COUNTRY_SNAPSHOT_ROWS)})
+        snapshot = aggregates.Snapshot(value=figures)
+    else:
+        snapshot = aggregates.snapshot_get(aggregates.country_scope(iso))
+        figures = snapshot.value or {"vendors": {"total": 0, "vendors": []}, "sections": {}}
+    stored = figures["sections"]
+    page_objs = {key: Paginator(range(stored.get(key, {}).get("total", 0)), per_page).get_page(wanted[key])
                  for key in wanted}
-    if any(page_objs[key].number != wanted[key] for key in wanted):  # a page past the end: show the last
-        sections = queries.country_sections(iso, as_of=as_of, per_page=per_page,
-                                            offsets={key: page_objs[key].start_index() - 1 if page_objs[key].paginator.count else 0
-                                                     for key in wanted})
-    records = records_by_uuid(uid for section in sections.values() for uid in section["page"])
+    offsets = {key: page_obj.start_index() - 1 if page_obj.paginator.count else 0 for key, page_obj in page_objs.items()}
+    uids = {key: stored.get(key, {}).get("page", [])[offsets[key]:offsets[key] + per_page] for key in wanted}
+    deeper = [key for key in wanted if len(stored.get(key, {}).get("page", [])) < page_objs[key].paginator.count
+              and offsets[key] + per_page > len(stored.get(key, {}).get("page", []))]
+    if deeper:  # a page past the snapshot's rows: that page's uids for the request
+        sections = cached_until_graph_changes(
+            f"country-sections:{iso}:{as_of or ''}:{per_page}:" + ",".join(f"{k}={v}" for k, v in sorted(offsets.items())),
+            lambda: queries.country_sections(iso, as_of=as_of, per_page=per_page, offsets=offsets))
+        uids.update({key: sections.get(key, {}).get("page", []) for key in deeper})
+    records = records_by_uuid(uid for section in uids.values() for uid in section)
     out_sections = []
     for key, label in COUNTRY_SECTIONS:
-        page_obj, uids = page_objs[key], sections.get(key, {}).get("page", [])
+        page_obj = page_objs[key]
         out_sections.append({"key": key, "label": label, "page": page_obj, "page_param": f"{key}_page",
-                             "total": page_obj.paginator.count, "records": [records[u] for u in uids if u in records]})
+                             "total": page_obj.paginator.count, "records": [records[u] for u in uids[key] if u in records]})
     vendor_list = []
-    for vendor in vendors["vendors"]:
+    for vendor in figures["vendors"]["vendors"]:
         statuses = {map_status({"kind": kind, "status": status}) for kind, status in vendor["statuses"]}
         vendor_list.append({"node": vendor["node"], "records": vendor["records"],
                             "status_labels": [MAP_LABELS[s] for s in MAP_STATUSES if s in statuses]})
-    return {"vendors": vendor_list, "vendor_total": vendors["total"], "sections": out_sections}
+    return {"vendors": vendor_list, "vendor_total": figures["vendors"]["total"], "sections": out_sections,
+            "snapshot": snapshot}
 
 
 # --- connections and paths -----------------------------------------------------------

@@ -8,8 +8,10 @@ from collections import Counter, defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
+from django.core.paginator import Paginator
 
 from apps.catalog.models import country_name
+from apps.catalog.selectors import aggregates
 from apps.catalog.selectors.browse import MAP_LABELS, MAP_STATUSES, map_status
 from apps.catalog.vocab import RecordKind
 from graph import queries
@@ -31,20 +33,88 @@ def _amount(rel: dict) -> Decimal | None:
         return None
 
 
-def vendors_overview(*, as_of: str | None = None) -> dict:
-    """{"vendors": [...], "countries": [...], "map": {...}, "currencies": [...]}.
+HOME_VENDORS = 12
+VENDORS_PER_PAGE = 50
+MAP_LABEL_VENDORS = 10  # a country's tooltip names this many vendors, then says how many more
+
+
+def vendors_home() -> dict:
+    """The home page's vendors: the first HOME_VENDORS (most countries first), how many in
+    all, the world map and the `snapshot` they come from (see vendors_snapshot)."""
+    snapshot = aggregates.snapshot_get(aggregates.OVERVIEW)
+    summary = snapshot.value or _EMPTY_SUMMARY
+    return {"vendors": summary["top"], "vendor_total": summary["total"], "map": summary["map"],
+            "countries": summary["countries"], "snapshot": snapshot}
+
+
+def vendors_list(*, as_of: str | None = None, sort: str = "countries", currency: str = "", page: int = 1) -> dict:
+    """One page (VENDORS_PER_PAGE) of the vendors list in `sort` order: {page_obj, currencies,
+    currency, snapshot}. Today's pages are parts of the overview's snapshot, one read each; on
+    a past date the overview is computed for the request (see vendors_overview)."""
+    if as_of is not None:
+        overview = vendors_overview(as_of=as_of)
+        currency = _currency(currency, overview["currencies"])
+        rows = vendors_sorted(overview["vendors"], sort=sort, currency=currency)
+        return {"page_obj": Paginator(rows, VENDORS_PER_PAGE).get_page(page), "currencies": overview["currencies"],
+                "currency": currency, "snapshot": overview["snapshot"]}
+    snapshot = aggregates.snapshot_get(aggregates.OVERVIEW)
+    summary = snapshot.value or _EMPTY_SUMMARY
+    currency = _currency(currency, summary["currencies"])
+    page_obj = Paginator(range(summary["total"]), VENDORS_PER_PAGE).get_page(page)
+    part = _list_part(sort, currency if sort == "value" else "", page_obj.number)
+    page_obj.object_list = (aggregates.snapshot_part(snapshot, aggregates.OVERVIEW, part) or []) if summary["total"] else []
+    return {"page_obj": page_obj, "currencies": summary["currencies"], "currency": currency, "snapshot": snapshot}
+
+
+def vendors_matrix(*, as_of: str | None = None) -> dict:
+    """Every vendor with its cells (the records behind each status), and the countries."""
+    if as_of is not None:
+        return vendors_overview(as_of=as_of)
+    snapshot = aggregates.snapshot_get(aggregates.OVERVIEW)
+    summary = snapshot.value or _EMPTY_SUMMARY
+    return {"vendors": aggregates.snapshot_part(snapshot, aggregates.OVERVIEW, "matrix") or [],
+            "countries": summary["countries"], "currencies": summary["currencies"], "snapshot": snapshot}
+
+
+def _currency(currency: str, currencies: list[str]) -> str:
+    return currency if currency in currencies else (currencies[0] if currencies else "")
+
+
+def _list_part(sort: str, currency: str, number: int) -> str:
+    return f"list:{sort}:{currency}:{number}"
+
+
+def vendors_snapshot(overview: dict) -> tuple[dict, dict]:
+    """What the overview's snapshot keeps: a small summary that the home page reads whole
+    (the map, the countries, the currencies, the total and the first HOME_VENDORS), and
+    parts that one page each reads: every page of the list in every sort order (without the
+    cells) and the whole list with its cells for the matrix. At a million entities the whole
+    overview is megabytes: read whole by every request, it would take seconds."""
+    vendors = overview["vendors"]
+    light = [{k: v for k, v in vendor.items() if k != "cells"} for vendor in vendors]
+    summary = {key: overview[key] for key in ("countries", "map", "currencies", "truncated")}
+    summary.update(total=len(vendors), top=vendors_sorted(light)[:HOME_VENDORS])
+    parts = {"matrix": vendors}
+    for sort in SORTS:
+        for currency in (overview["currencies"] or [""]) if sort == "value" else [""]:
+            ordered = vendors_sorted(light, sort=sort, currency=currency)
+            for start in range(0, len(ordered), VENDORS_PER_PAGE):
+                parts[_list_part(sort, currency, start // VENDORS_PER_PAGE + 1)] = ordered[start:start + VENDORS_PER_PAGE]
+    return summary, parts
+
+
+def vendors_overview(*, as_of: str) -> dict:
+    """{"vendors": [...], "countries": [...], "map": {...}, "currencies": [...], "truncated",
+    "snapshot"} on a past date (`as_of`): computed for the request, bounded by
+    NEO4J_QUERY_TIMEOUT, and cached under the graph's generation (every change of the graph
+    moves it on, with the change itself). Today's overview is a snapshot (vendors_snapshot).
 
     Each vendor: {node, cells: {iso2: {status, labels, records: [uid]}}, by_status:
     {status: [iso2]}, countries (how many), bans (ban records), values {currency: total}}.
     `map` colours each country by the most telling status of any vendor, its label saying which.
-
-    It reads every vendor's footprint, so it is cached under the graph's generation, which
-    every change of the graph moves on (the change and the bump commit together): a publish
-    or a retraction shows as soon as the graph has it, never a cached state from before.
-    Without the cache (Redis down) it is computed for each request.
     """
     generation = queries.graph_generation()
-    key = f"vendors-overview:{generation}:{as_of or ''}" if generation else None
+    key = f"vendors-overview:{generation}:{as_of}" if generation else None
     if key is not None:
         try:
             cached = cache.get(key)
@@ -52,17 +122,21 @@ def vendors_overview(*, as_of: str | None = None) -> dict:
             log.warning("vendors overview: cache unavailable, computing it: %s", exc)
             key, cached = None, None
         if cached is not None:
-            return cached
-    overview = _vendors_overview(as_of=as_of)
+            return {**cached, "snapshot": aggregates.Snapshot(value=cached)}
+    overview = vendors_overview_compute(as_of=as_of)
     if key is not None:
         try:
             cache.set(key, overview, timeout=OVERVIEW_CACHE_SECONDS)
         except Exception as exc:  # noqa: BLE001
             log.warning("vendors overview: could not cache it: %s", exc)
-    return overview
+    return {**overview, "snapshot": aggregates.Snapshot(value=overview)}
 
 
-def _vendors_overview(*, as_of: str | None) -> dict:
+_EMPTY_SUMMARY = {"countries": [], "map": {}, "currencies": [], "truncated": False, "total": 0, "top": []}
+
+
+def vendors_overview_compute(*, as_of: str | None = None) -> dict:
+    """The overview from the graph (one query over every company's footprint)."""
     rows = queries.all_vendor_footprints(as_of=as_of)
     vendors: dict[str, dict] = {}
     currencies: Counter = Counter()
@@ -104,8 +178,11 @@ def _vendors_overview(*, as_of: str | None) -> dict:
     for code, by_vendor in country_vendors.items():
         statuses = set(by_vendor.values())
         top = next(s for s in MAP_STATUSES if s in statuses)
-        world[code] = {"status": top, "label": "; ".join(f"{name}: {MAP_LABELS[s].lower()}"
-                                                          for name, s in sorted(by_vendor.items()))}
+        named = sorted(by_vendor.items())
+        label = "; ".join(f"{name}: {MAP_LABELS[s].lower()}" for name, s in named[:MAP_LABEL_VENDORS])
+        if len(named) > MAP_LABEL_VENDORS:
+            label += f"; and {len(named) - MAP_LABEL_VENDORS:,} more"
+        world[code] = {"status": top, "label": label}
     return {"vendors": out, "countries": sorted(countries, key=country_name), "map": world,
             "currencies": [c for c, _ in currencies.most_common()], "truncated": len(rows) >= 50000}
 
