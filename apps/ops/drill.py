@@ -111,13 +111,13 @@ class Services:
         localredis.stop(data_dir=self.redis_dir)
 
     # -- the worker
-    def worker_start(self) -> None:
+    def worker_start(self, *, concurrency: int = 2, name: str = "drill") -> None:
         from apps.ops.localworker import WorkerProcess
 
         self.workers_started += 1
         n = self.workers_started
-        self.worker = WorkerProcess(self.workdir / f"worker-{n}.log", name=f"drill-{n}@%h", env=dict(os.environ),
-                                    beat=True, concurrency=2).start(timeout=120)
+        self.worker = WorkerProcess(self.workdir / f"worker-{n}.log", name=f"{name}-{n}@%h", env=dict(os.environ),
+                                    beat=True, concurrency=concurrency).start(timeout=120)
 
     # -- PostgreSQL
     def postgres_start(self) -> None:

@@ -3,7 +3,8 @@
 An import writes tens of rows per object it reads (the row, its history row, names, facts,
 citations, their history rows, the outbox row); Django's bulk_create compiles each value
 through the ORM and, on SQLite, splits the insert into statements of at most 999
-parameters. Here each model's INSERT is built once and run with `executemany`, values of
+parameters. Here each model's INSERT is built once and run with `executemany` (on
+PostgreSQL, from COPY_FROM rows, as one COPY), values of
 plain columns are passed as they are (the others through the field's own
 get_db_prep_save), and new primary keys are taken up front: on PostgreSQL from the table's
 sequence, on SQLite from the first row's RETURNING (the transaction then holds the
@@ -144,10 +145,8 @@ def objects_insert(objs: list) -> list:
     keys = _new_keys(model, first_sql, rows[0], len(objs))
     start = 1 if connection.vendor == "sqlite" else 0  # SQLite's first row is already in
     if len(rows) > start:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} ({quote(model._meta.pk.column)}, {names}) VALUES (%s, {marks})",
-                [[key, *row] for key, row in zip(keys[start:], rows[start:])])
+        _insert_many(table, [quote(model._meta.pk.column), *(quote(f.column) for f in fields)],
+                     [[key, *row] for key, row in zip(keys[start:], rows[start:])])
     for obj, key in zip(objs, keys):
         obj.pk = key
         obj._state.adding, obj._state.db = False, connection.alias
@@ -166,11 +165,29 @@ def rows_insert(model, columns: list[str], rows: list[tuple]) -> int:
     if any(converters):
         rows = [[v if c is None else c(v) for v, c in zip(row, converters)] for row in rows]
     quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column) for f in fields)
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
-                           f"VALUES ({', '.join(['%s'] * len(fields))})", rows)
+    _insert_many(quote(model._meta.db_table), [quote(f.column) for f in fields], rows)
     return len(rows)
+
+
+# From this many rows PostgreSQL takes them through COPY: one stream instead of one INSERT
+# per row (psycopg pipelines executemany, but each row is still a statement to parse,
+# plan and acknowledge). Fewer rows: the INSERT, which costs no COPY set-up.
+COPY_FROM = 50
+
+
+def _insert_many(table: str, columns: list[str], rows: list) -> None:
+    """Insert prepared `rows` (values in the order of the quoted `columns`) into `table`:
+    the one place where the bulk writes reach the database. Constraints, CHECKs, defaults of
+    the database and triggers apply to COPY as to INSERT."""
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
 def history_insert(objs: list, *, user=None, reason: str = "") -> int:

@@ -80,7 +80,10 @@ class Entity(SyncedModel):
 
     # Every change (who, when, what); `touch()` re-projections are skipped (nothing of
     # the entity itself changed). `updated_at` would make every row differ, so it is left out.
-    history = HistoricalRecords(excluded_fields=["updated_at", "name_norm"])
+    # History is read by the entity's id (and history_date) only: the indexes its copied
+    # fields would inherit cost every write (a random uuid's above all) and serve no query.
+    history = HistoricalRecords(excluded_fields=["updated_at", "name_norm"],
+                                no_db_index=["uuid", "key", "kind", "country", "iso_code", "workflow", "published_by"])
 
     class Meta:
         ordering = ["name"]
@@ -141,7 +144,7 @@ class Alias(models.Model):
     name_norm = models.CharField(max_length=500, editable=False, db_index=True)
     workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
 
-    history = HistoricalRecords(excluded_fields=["name_norm"])
+    history = HistoricalRecords(excluded_fields=["name_norm"], no_db_index=["workflow"])  # see Entity.history
 
     class Meta:
         ordering = ["name"]
@@ -182,7 +185,7 @@ class Fact(models.Model):
     workflow = models.CharField(max_length=16, choices=Workflow.choices, default=Workflow.DRAFT, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["workflow"])  # read by entity_id (see Entity.history)
 
     class Meta:
         ordering = ["field", "id"]

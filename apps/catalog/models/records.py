@@ -120,7 +120,10 @@ class Record(SyncedModel):
     published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # Read by the record's id (and history_date) only: see Entity.history.
+    history = HistoricalRecords(excluded_fields=["updated_at"],
+                                no_db_index=["uuid", "key", "kind", "workflow", "subject", "object", "site", "party",
+                                             "related", "published_by"])
 
     class Meta:
         ordering = ["start", "id"]

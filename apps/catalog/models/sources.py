@@ -187,7 +187,7 @@ class Citation(models.Model):
     end = models.PositiveIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["source", "fact"])  # read by entity_id / record_id (see Entity.history)
 
     class Meta:
         ordering = ["id"]

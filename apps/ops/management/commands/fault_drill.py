@@ -6,17 +6,12 @@ Neo4j and the worker (kill -9) and restarting Redis at seeded moments, then prin
 arrived and exits 1 if a target was missed. Loopback only, on servers and a data folder of
 its own (var/drill, wiped first): it never touches the development or test data."""
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-# The environment variables that could point the drill at another database or server.
-FOREIGN = ("DATABASE_URL", "NEO4J_URL", "NEO4J_DATA_DIR", "CELERY_BROKER_URL", "CACHE_URL", "POSTGRES_DATA_DIR",
-           "VENDORGRAPH_IMPORT_DIR", "VENDORGRAPH_USE_TEST_DB", "POSTGRES_DB")
+from apps.ops import ownenv
 
 
 class Command(BaseCommand):
@@ -43,7 +38,7 @@ class Command(BaseCommand):
             return self._in_drill_environment(opts)
         from apps.ops.drill import drill_run
 
-        self._wipe(Path(settings.VAR_DIR))
+        ownenv.folder_wipe(Path(settings.VAR_DIR), name="drill", stamp=".fault-drill")
         result = drill_run(n=opts["n"], seed=opts["seed"], neo4j_kills=opts["neo4j_kills"],
                            worker_kills=opts["worker_kills"], redis_restarts=opts["redis_restarts"],
                            max_minutes=opts["max_minutes"], out=lambda line: self.stdout.write(line))
@@ -53,41 +48,9 @@ class Command(BaseCommand):
 
     def _in_drill_environment(self, opts) -> None:
         """Run this command again with the drill's settings: its own folder, ports and database."""
-        workdir = Path(opts["dir"])
-        if not workdir.is_absolute():
-            workdir = Path(settings.BASE_DIR) / workdir
-        env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
-        env.update({
-            "VENDORGRAPH_FAULT_DRILL": "1", "VENDORGRAPH_VAR_DIR": str(workdir), "VENDORGRAPH_DB": opts["db"],
-            "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DJANGO_DEBUG": "0",
-            "NEO4J_BOLT_HOST": "127.0.0.1", "NEO4J_BOLT_PORT": str(opts["neo4j_port"]),
-            "REDIS_URL": f"redis://127.0.0.1:{opts['redis_port']}/0",
-            "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(opts["postgres_port"]),
-            "PYTHONUNBUFFERED": "1",
-        })
-        argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "fault_drill"]
+        argv = []
         for name in ("n", "seed", "db", "neo4j_kills", "worker_kills", "redis_restarts", "max_minutes"):
             argv += [f"--{name.replace('_', '-')}", str(opts[name])]
-        code = subprocess.run(argv, env=env, cwd=settings.BASE_DIR).returncode
-        if code:
-            raise CommandError(f"fault drill exited with {code}", returncode=code)
-
-    def _wipe(self, workdir: Path) -> None:
-        """Stop what an earlier drill left running in this folder, then empty it."""
-        from apps.ops import localpg, localredis
-        from graph import server
-
-        if workdir.name != "drill" and not (workdir / ".fault-drill").exists() and any(workdir.iterdir()
-                                                                                        if workdir.exists() else []):
-            raise CommandError(f"{workdir} is not a drill folder: name it .../drill or empty it")
-        if workdir.exists():
-            localredis.stop(data_dir=workdir / "redis")
-            server.stop(data_dir=settings.NEO4J_DATA_DIR)
-            pg = workdir / "postgres"
-            if pg.exists():
-                localpg.stop(data_dir=settings.POSTGRES_DATA_DIR)
-                if pg.is_symlink():  # the cluster lives in the temp folder (localpg.resolve_data_dir)
-                    shutil.rmtree(pg.resolve(), ignore_errors=True)
-            shutil.rmtree(workdir)
-        workdir.mkdir(parents=True)
-        (workdir / ".fault-drill").touch()
+        ownenv.rerun("fault_drill", argv, workdir=ownenv.folder(opts["dir"]), flag="VENDORGRAPH_FAULT_DRILL",
+                     db=opts["db"], neo4j_port=opts["neo4j_port"], redis_port=opts["redis_port"],
+                     postgres_port=opts["postgres_port"])
