@@ -253,9 +253,11 @@ _VERSION_COUNT = {
 }
 
 
-def _uid_ranges(count: int) -> list[tuple[str, str | None]]:
+def uid_ranges(count: int) -> list[tuple[str, str | None]]:
     """[lo, hi) uid ranges (hi None: no upper end) splitting `count` uniform uids into lists of
-    at most about _VERSIONS_PER_LIST."""
+    at most about _VERSIONS_PER_LIST lines: one range, 16 ("" up to "1" ... "f" and above) or
+    256 ("" up to "01" ...). graph_check (apps.sync.parity) compares the store and the graph
+    range by range."""
     hexdigits = "0123456789abcdef"
     if count <= _VERSIONS_PER_LIST:
         bounds = []
@@ -270,20 +272,13 @@ def _uid_ranges(count: int) -> list[tuple[str, str | None]]:
 def _versions_of(name: str) -> dict[str, tuple[str | None, int | None]]:
     out: dict[str, tuple[str | None, int | None]] = {}
     count = run(_VERSION_COUNT[name])[0]["n"]  # from Neo4j's count store: no scan
-    for lo, hi in _uid_ranges(count):
+    for lo, hi in uid_ranges(count):
         query = _VERSION_RANGE[name].format(hi="" if hi is None else "AND {v}.uid < $hi".format(
             v="n" if name == "Entity" else "r"))
         for line in run(query, {"lo": lo, "hi": hi})[0]["lines"]:
             uid, kind, version = line.rsplit(" ", 2)
             out[uid] = (kind or None, int(version) if version.lstrip("-").isdigit() else (version or None))
     return out
-
-
-def uid_ranges(count: int) -> list[tuple[str, str | None]]:
-    """The [lo, hi) uid ranges that split `count` objects into lists of at most about
-    _VERSIONS_PER_LIST lines: "" up to "1" ... "f" and above (16), "" up to "01" ... (256) or
-    one range. graph_check (apps.sync.parity) compares the store and the graph range by range."""
-    return _uid_ranges(count)
 
 
 # The same lines as _VERSION_RANGE, grouped by kind (graph_check's counts by kind come with

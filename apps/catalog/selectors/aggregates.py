@@ -92,9 +92,9 @@ def _store(scope: str, *, epoch: str | None) -> dict:
             "seconds": time.time() - started, "epoch": epoch, "parts": parts}
     if epoch is not None:  # a graph without a generation has had no write: nothing to keep
         # The parts first: a reader that finds the new value finds its parts.
-        keys = {f"{_SNAP}{scope}:{name}": part for name, part in parts.items()}
-        for start in range(0, len(keys), 500):
-            cache.set_many(dict(list(keys.items())[start:start + 500]), timeout=None)
+        items = [(f"{_SNAP}{scope}:{name}", part) for name, part in parts.items()]
+        for start in range(0, len(items), 500):
+            cache.set_many(dict(items[start:start + 500]), timeout=None)
         cache.set(_SNAP + scope, {k: v for k, v in snap.items() if k != "parts"}, timeout=None)
     return snap
 
