@@ -82,6 +82,7 @@ class DrainFigures:
     python_cpu: float
     neo4j_cpu: float | None
     load: tuple[float, float]
+    database_cpu: float | None  # PostgreSQL: the server process of this connection (one drain)
     result: DrainResult
 
 
@@ -108,6 +109,12 @@ def drain_timed(*, workers: int = 1, batch_size: int | None = None, neo4j_pid: i
             if workers > 1:
                 connection.close()
 
+    backend = None
+    if workers == 1 and connection.vendor == "postgresql":  # the drain's queries run there
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+    backend_before = cpu_seconds(backend) if backend else None
     load_before = os.getloadavg()[0]
     neo4j_before = cpu_seconds(neo4j_pid) if neo4j_pid else None
     cpu_before = time.process_time()
@@ -126,4 +133,5 @@ def drain_timed(*, workers: int = 1, batch_size: int | None = None, neo4j_pid: i
         raise errors[0]
     return DrainFigures(rows=pending, seconds=seconds, python_cpu=time.process_time() - cpu_before,
                         neo4j_cpu=None if neo4j_before is None else cpu_seconds(neo4j_pid) - neo4j_before,
-                        load=(load_before, os.getloadavg()[0]), result=total)
+                        load=(load_before, os.getloadavg()[0]), result=total,
+                        database_cpu=None if backend is None else cpu_seconds(backend) - backend_before)

@@ -61,7 +61,12 @@ class OutboxEvent(models.Model):
     graph_version_before = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["delivered_at", "id"], name="outbox_pending")]
+        indexes = [
+            models.Index(fields=["delivered_at", "id"], name="outbox_pending"),  # the sweeper's prune
+            # The claim's walk in id order over what is still to deliver: a few hundred
+            # thousand entries after a big import, not the millions kept as delivered.
+            models.Index(fields=["id"], name="outbox_undelivered", condition=models.Q(delivered_at__isnull=True)),
+        ]
 
     def __str__(self):
         return f"{self.op} {self.aggregate} {self.uid} v{self.version}"

