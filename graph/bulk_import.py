@@ -3,8 +3,9 @@
 Creating millions of relationships through Cypher transactions costs Neo4j about 0.13 ms of
 CPU each (see README, Benchmarks): a 5,000,000-record graph needs over ten minutes however the
 batches are cut. Neo4j's offline importer writes the store files directly from CSV instead.
-This module turns the same change dicts the online writer applies (graph.sync: the same
-`_row()`, so the same properties and the same dropped nulls) into the importer's CSV files, one
+This module turns the same projection the online writer applies (apps.catalog's
+entity_graph_props / record_graph_props; a None or an empty list is no property on both paths,
+see graph.sync.stored) into the importer's CSV files, one
 per node label and relationship type, and runs the importer with the launcher's own Java and
 classpath (neo4j-import-tool and neo4j-command-line are in its runtime closure) on the data dir
 that graph.server's launcher serves (`<data dir>/data/databases/neo4j`).
@@ -31,7 +32,6 @@ from neomodel import ArrayProperty, BooleanProperty, FloatProperty, IntegerPrope
 
 from graph import server
 from graph.models import NODE_LABELS, REL_TYPES, GraphEntity, RecordRel
-from graph.sync import _row
 
 ADMIN_MAIN_CLASS = "org.neo4j.cli.AdminTool"
 DATABASE = "neo4j"  # the launcher's (Neo4j's) default database
@@ -74,7 +74,7 @@ def _boolean(value) -> str:
 
 def _strings(values) -> str:
     if not values:
-        return ""  # no property: graph.sync._row drops an empty list too
+        return ""  # no property, as graph.sync.stored() says
     joined = ARRAY_DELIMITER.join(values)
     # An empty element cannot be told from the delimiter's neighbour, a delimiter inside an
     # element would split it: refuse both rather than store something else.
@@ -121,8 +121,10 @@ class CsvFiles:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._entity_columns = _declared(GraphEntity, self.entity_props, "entity")
         self._record_columns = _declared(RecordRel, self.record_props, "record")
-        self._entity_format = [_FORMAT[kind] for _, kind in self._entity_columns]
-        self._record_format = [_FORMAT[kind] for _, kind in self._record_columns]
+        # (is a string, formatter) per column: strings, most cells, are quoted inline (a call
+        # per cell was a tenth of the export's time).
+        self._entity_format = [(kind == "string", _FORMAT[kind]) for _, kind in self._entity_columns]
+        self._record_format = [(kind == "string", _FORMAT[kind]) for _, kind in self._record_columns]
 
     def _file(self, option: str, name: str, multiline: bool):
         key = (option, name, multiline)
@@ -153,7 +155,8 @@ class CsvFiles:
         for kind, uid, version, props in rows:
             try:
                 line = ",".join([_quoted(uid), "%d" % version,
-                                 *["" if v is None else f(v) for f, v in zip(formats, props)]])
+                                 *["" if v is None else '"' + v.replace('"', '""') + '"' if text else f(v)
+                                   for (text, f), v in zip(formats, props)]])
             except (TypeError, ValueError, AttributeError) as exc:
                 raise BulkImportError(f"entity {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
             key = (NODE_LABELS[kind], "\n" in line or "\r" in line)
@@ -168,7 +171,8 @@ class CsvFiles:
         for kind, uid, version, s, o, props in rows:
             try:
                 line = ",".join([_quoted(s), _quoted(o), _quoted(uid), "%d" % version,
-                                 *["" if v is None else f(v) for f, v in zip(formats, props)]])
+                                 *["" if v is None else '"' + v.replace('"', '""') + '"' if text else f(v)
+                                   for (text, f), v in zip(formats, props)]])
             except (TypeError, ValueError, AttributeError) as exc:
                 raise BulkImportError(f"record {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
             key = (REL_TYPES[kind], "\n" in line or "\r" in line)
@@ -181,20 +185,19 @@ class CsvFiles:
         for change in changes:
             if change["op"] != "upsert":
                 continue
-            row = _row(change)
-            props = row["props"]
+            payload = change["payload"]
             entity = change["aggregate"] == "entity"
-            columns = self._entity_columns if entity else self._record_columns
-            unknown = props.keys() - {name for name, _ in columns}
+            names = [name for name, _ in (self._entity_columns if entity else self._record_columns)]
+            unknown = payload["props"].keys() - set(names)
             if unknown:
-                raise BulkImportError(f"{change['aggregate']} {row['uid']}: payload field(s) {sorted(unknown)} are "
-                                      f"not declared in graph.models, so the importer has no column for them")
-            values = tuple(props.get(name) for name, _ in columns)
-            kind = change["payload"]["kind"]
+                raise BulkImportError(f"{change['aggregate']} {change['uid']}: payload field(s) {sorted(unknown)} "
+                                      f"are not declared in graph.models, so the importer has no column for them")
+            values = tuple(map(payload["props"].get, names))
             if entity:
-                self.write_entities([(kind, row["uid"], row["version"], values)])
+                self.write_entities([(payload["kind"], change["uid"], change["version"], values)])
             else:
-                self.write_records([(kind, row["uid"], row["version"], row["s"], row["o"], values)])
+                self.write_records([(payload["kind"], change["uid"], change["version"], payload["s"], payload["o"],
+                                     values)])
 
     def __getstate__(self):
         # What an export process hands back: the files written, not the writer.
