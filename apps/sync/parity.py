@@ -442,7 +442,7 @@ def _id_ranges(model, parts: int) -> list[tuple[int, int]]:
 
 def _csv_parts(folder, *, batch_size: int, workers: int, say) -> list:
     """Export the store into CSV files, in `workers` processes (forked: the Python side of the
-    export, ~40 µs a record, is what bounds it) over id ranges; inline inside a transaction
+    export, ~13 µs of CPU a record, is what bounds it) over id ranges; inline inside a transaction
     (tests), whose rows another connection would not see."""
     from django.db import connection, connections
 
