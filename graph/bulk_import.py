@@ -3,8 +3,9 @@
 Creating millions of relationships through Cypher transactions costs Neo4j about 0.13 ms of
 CPU each (see README, Benchmarks): a 5,000,000-record graph needs over ten minutes however the
 batches are cut. Neo4j's offline importer writes the store files directly from CSV instead.
-This module turns the same change dicts the online writer applies (graph.sync: the same
-`_row()`, so the same properties and the same dropped nulls) into the importer's CSV files, one
+This module turns the same projection the online writer applies (apps.catalog's
+entity_graph_props / record_graph_props; a None or an empty list is no property on both paths,
+see graph.sync.stored) into the importer's CSV files, one
 per node label and relationship type, and runs the importer with the launcher's own Java and
 classpath (neo4j-import-tool and neo4j-command-line are in its runtime closure) on the data dir
 that graph.server's launcher serves (`<data dir>/data/databases/neo4j`).
@@ -31,7 +32,6 @@ from neomodel import ArrayProperty, BooleanProperty, FloatProperty, IntegerPrope
 
 from graph import server
 from graph.models import NODE_LABELS, REL_TYPES, GraphEntity, RecordRel
-from graph.sync import _row
 
 ADMIN_MAIN_CLASS = "org.neo4j.cli.AdminTool"
 DATABASE = "neo4j"  # the launcher's (Neo4j's) default database
@@ -73,6 +73,8 @@ def _boolean(value) -> str:
 
 
 def _strings(values) -> str:
+    if not values:
+        return ""  # no property, as graph.sync.stored() says
     joined = ARRAY_DELIMITER.join(values)
     # An empty element cannot be told from the delimiter's neighbour, a delimiter inside an
     # element would split it: refuse both rather than store something else.
@@ -85,11 +87,31 @@ _FORMAT = {"string": _quoted, "long": lambda v: "%d" % v, "double": lambda v: re
            "boolean": _boolean, "string[]": _strings}
 
 
+def _declared(cls, names, aggregate: str) -> list[tuple[str, str]]:
+    """(property, importer type) of `names` (default: every property of `cls` but uid and
+    version); refuses a name graph.models does not declare."""
+    declared = dict(_columns(cls))
+    if names is None:
+        return list(declared.items())
+    unknown = [name for name in names if name not in declared]
+    if unknown:
+        raise BulkImportError(f"{aggregate} payload field(s) {sorted(unknown)} are not declared in graph.models, "
+                              f"so the importer has no column for them")
+    return [(name, declared[name]) for name in names]
+
+
 @dataclass
 class CsvFiles:
-    """The CSV files written so far: importer arguments by label/type, and row counts."""
+    """The CSV files written so far: importer arguments by label/type, and row counts.
+
+    write_entities()/write_records() take plain rows whose properties are a tuple in the
+    order `entity_props` / `record_props` name (the projection's own order, e.g.
+    apps.catalog's ENTITY_GRAPH_PROPS; default: graph.models' order); a value None is no
+    property. write() takes the online writer's change dicts."""
 
     folder: Path
+    entity_props: tuple | None = None
+    record_props: tuple | None = None
     nodes: int = 0
     relationships: int = 0
     _handles: dict = field(default_factory=dict)
@@ -97,12 +119,12 @@ class CsvFiles:
 
     def __post_init__(self):
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._entity_columns = _columns(GraphEntity)
-        self._record_columns = _columns(RecordRel)
-        self._entity_format = [(name, _FORMAT[kind]) for name, kind in self._entity_columns]
-        self._record_format = [(name, _FORMAT[kind]) for name, kind in self._record_columns]
-        self._entity_names = {name for name, _ in self._entity_columns}
-        self._record_names = {name for name, _ in self._record_columns}
+        self._entity_columns = _declared(GraphEntity, self.entity_props, "entity")
+        self._record_columns = _declared(RecordRel, self.record_props, "record")
+        # (is a string, formatter) per column: strings, most cells, are quoted inline (a call
+        # per cell was a tenth of the export's time).
+        self._entity_format = [(kind == "string", _FORMAT[kind]) for _, kind in self._entity_columns]
+        self._record_format = [(kind == "string", _FORMAT[kind]) for _, kind in self._record_columns]
 
     def _file(self, option: str, name: str, multiline: bool):
         key = (option, name, multiline)
@@ -120,41 +142,68 @@ class CsvFiles:
             self._groups.append((option, name, path, multiline))
         return handle
 
+    def _flush(self, option: str, lines: dict) -> None:
+        # Rows holding a line break go to a file of their own (see the module's docstring).
+        for (name, multiline), some in lines.items():
+            some.append("")
+            self._file(option, name, multiline).write("\n".join(some))
+
+    def write_entities(self, rows) -> None:
+        """Add entities: rows (kind, uid, version, properties tuple)."""
+        lines: dict = {}
+        formats = self._entity_format
+        for kind, uid, version, props in rows:
+            try:
+                line = ",".join([_quoted(uid), "%d" % version,
+                                 *["" if v is None else '"' + v.replace('"', '""') + '"' if text else f(v)
+                                   for (text, f), v in zip(formats, props)]])
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise BulkImportError(f"entity {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
+            key = (NODE_LABELS[kind], "\n" in line or "\r" in line)
+            lines.setdefault(key, []).append(line)
+            self.nodes += 1
+        self._flush("nodes", lines)
+
+    def write_records(self, rows) -> None:
+        """Add records: rows (kind, uid, version, subject uid, object uid, properties tuple)."""
+        lines: dict = {}
+        formats = self._record_format
+        for kind, uid, version, s, o, props in rows:
+            try:
+                line = ",".join([_quoted(s), _quoted(o), _quoted(uid), "%d" % version,
+                                 *["" if v is None else '"' + v.replace('"', '""') + '"' if text else f(v)
+                                   for (text, f), v in zip(formats, props)]])
+            except (TypeError, ValueError, AttributeError) as exc:
+                raise BulkImportError(f"record {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
+            key = (REL_TYPES[kind], "\n" in line or "\r" in line)
+            lines.setdefault(key, []).append(line)
+            self.relationships += 1
+        self._flush("relationships", lines)
+
     def write(self, changes: list[dict]) -> None:
         """Add a batch of upsert changes (as graph.sync.apply_changes takes them)."""
         for change in changes:
             if change["op"] != "upsert":
                 continue
-            row = _row(change)
-            props = row["props"]
+            payload = change["payload"]
             entity = change["aggregate"] == "entity"
-            unknown = props.keys() - (self._entity_names if entity else self._record_names)
+            names = [name for name, _ in (self._entity_columns if entity else self._record_columns)]
+            unknown = payload["props"].keys() - set(names)
             if unknown:
-                raise BulkImportError(f"{change['aggregate']} {row['uid']}: payload field(s) {sorted(unknown)} are "
-                                      f"not declared in graph.models, so the importer has no column for them")
-            try:
-                cells = [_quoted(row["uid"]), "%d" % row["version"]]
-                if not entity:
-                    cells[:0] = [_quoted(row["s"]), _quoted(row["o"])]
-                for name, fmt in (self._entity_format if entity else self._record_format):
-                    value = props.get(name)
-                    cells.append("" if value is None else fmt(value))
-            except (TypeError, ValueError, AttributeError) as exc:
-                raise BulkImportError(f"{change['aggregate']} {row['uid']}: a value cannot be written to the "
-                                      f"importer's CSV: {exc}") from exc
-            line = ",".join(cells)
-            kind = change["payload"]["kind"]
+                raise BulkImportError(f"{change['aggregate']} {change['uid']}: payload field(s) {sorted(unknown)} "
+                                      f"are not declared in graph.models, so the importer has no column for them")
+            values = tuple(map(payload["props"].get, names))
             if entity:
-                label, self.nodes = NODE_LABELS[kind], self.nodes + 1
+                self.write_entities([(payload["kind"], change["uid"], change["version"], values)])
             else:
-                label, self.relationships = REL_TYPES[kind], self.relationships + 1
-            multiline = "\n" in line or "\r" in line
-            self._file("nodes" if entity else "relationships", label, multiline).write(line + "\n")
+                self.write_records([(payload["kind"], change["uid"], change["version"], payload["s"], payload["o"],
+                                     values)])
 
     def __getstate__(self):
         # What an export process hands back: the files written, not the writer.
         return {"folder": self.folder, "nodes": self.nodes, "relationships": self.relationships,
-                "_groups": self._groups, "_handles": {}}
+                "_groups": self._groups, "_handles": {},
+                "entity_props": self.entity_props, "record_props": self.record_props}
 
     def __setstate__(self, state):
         self.__dict__.update(state)

@@ -7,6 +7,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db.models import CharField
+from django.db.models.functions import Cast
+
 from apps.catalog.models import Entity, Record
 from graph import sync as graph_sync
 
@@ -219,73 +222,91 @@ def _id_range_filter(id_range: tuple[int, int] | None) -> dict:
     return {} if id_range is None else {"id__gte": id_range[0], "id__lte": id_range[1]}
 
 
-def _entity_changes(batch_size: int, *, id_range: tuple[int, int] | None = None) -> Iterator[list[dict]]:
-    """Every entity (with an id in `id_range`, both ends included) as upsert changes,
-    `batch_size` at a time, read as plain rows in id order (keyset pages: no OFFSET, no model
-    instances, names fetched per page in one query)."""
-    from apps.catalog.models.entities import entity_graph_payload
-    from apps.catalog.selectors.visibility import public_alias_names_by_entity
-
-    fields = ("id", "uuid", "kind", "name", "country", "iso_code", "state_owned", "workflow", "version")
-    last = 0
-    within = _id_range_filter(id_range)
-    while True:
-        rows = list(Entity.objects.filter(id__gt=last, **within).order_by("id").values_list(*fields)[:batch_size])
-        if not rows:
-            return
-        aliases = public_alias_names_by_entity(first_id=rows[0][0], last_id=rows[-1][0])
-        last = rows[-1][0]
-        yield [{"aggregate": "entity", "op": "upsert", "uid": str(uid), "version": version,
-                "payload": entity_graph_payload(uid=str(uid), kind=kind, name=name, aliases=aliases.get(pk, []),
-                                                country=country, iso_code=iso_code, state_owned=state_owned,
-                                                workflow=workflow)}
-               for pk, uid, kind, name, country, iso_code, state_owned, workflow, version in rows]
+def _uuid_text(column: str) -> Cast:
+    """A uuid column read as text: 32 hex digits on SQLite, dashed on PostgreSQL; _dashed()
+    gives the form str(UUID) gives. (Django's UUID objects cost ~5 µs each, and a record has
+    up to seven. Dashing them in SQLite's SQL cost 3 µs a record, in Python about 1.)"""
+    return Cast(column, CharField())
 
 
-def _uuid_text(value: str | None) -> str | None:
-    """A uuid column read as text (Cast): 32 hex digits on SQLite, dashed on PostgreSQL; the
-    dashed form, as str(UUID) gives it. (Django's UUID objects cost ~5 µs each, and a record
-    has up to seven: reading them as text took a third off the record reader's Python time.)"""
+def _dashed(value: str | None) -> str | None:
     if value is None or len(value) == 36:
         return value
     return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
-def _record_changes(batch_size: int, *, id_range: tuple[int, int] | None = None) -> Iterator[list[dict]]:
-    """Every record as upsert changes, like _entity_changes (its sources fetched per page)."""
-    from django.db.models import CharField
-    from django.db.models.functions import Cast
+def _entity_pages(batch_size: int, id_range: tuple[int, int] | None) -> Iterator[list[tuple]]:
+    """Every entity (with an id in `id_range`, both ends included) as plain rows (kind, uid,
+    version, *entity_graph_props), `batch_size` at a time in id order (keyset pages: no
+    OFFSET, no model instances, published names fetched per page in one query)."""
+    from apps.catalog.models.entities import entity_graph_props
+    from apps.catalog.selectors.visibility import public_alias_names_by_entity
 
+    fields = ("id", "t_uuid", "version", "kind", "name", "country", "iso_code", "state_owned", "workflow")
+    last = 0
+    within = _id_range_filter(id_range)
+    query = Entity.objects.annotate(t_uuid=_uuid_text("uuid")).order_by("id")
+    no_names: list = []
+    while True:
+        rows = list(query.filter(id__gt=last, **within).values_list(*fields)[:batch_size])
+        if not rows:
+            return
+        aliases = public_alias_names_by_entity(first_id=rows[0][0], last_id=rows[-1][0])
+        last = rows[-1][0]
+        yield [(kind, _dashed(uid), version, entity_graph_props(kind, name, aliases.get(pk, no_names), country, iso_code,
+                                                       state_owned, workflow))
+               for pk, uid, version, kind, name, country, iso_code, state_owned, workflow in rows]
+
+
+def _entity_changes(batch_size: int, *, id_range: tuple[int, int] | None = None) -> Iterator[list[dict]]:
+    """_entity_pages as the online writer's upsert changes."""
+    from apps.catalog.models.entities import entity_graph_payload_of_props
+
+    for rows in _entity_pages(batch_size, id_range):
+        yield [{"aggregate": "entity", "op": "upsert", "uid": uid, "version": version,
+                "payload": entity_graph_payload_of_props(uid=uid, kind=kind, props=props)}
+               for kind, uid, version, props in rows]
+
+
+def _record_pages(batch_size: int, id_range: tuple[int, int] | None) -> Iterator[list[tuple]]:
+    """Every record as plain rows (kind, uid, version, s, o, *record_graph_props), like
+    _entity_pages (its citations' sources fetched per page)."""
     from apps.catalog.models import Citation
-    from apps.catalog.models.records import RECORD_PAYLOAD_FIELDS, record_graph_payload
+    from apps.catalog.models.records import RECORD_PAYLOAD_FIELDS, record_graph_props
 
     texts = {"t_uuid": "uuid", "t_s": "subject__uuid", "t_o": "object__uuid", "t_site": "site__uuid",
              "t_party": "party__uuid", "t_related": "related__uuid"}
-    casts = {name: Cast(column, CharField()) for name, column in texts.items()}
-    fields = ("id", "version", *texts, *(f for f in RECORD_PAYLOAD_FIELDS if f != "uuid"))
+    own = RECORD_PAYLOAD_FIELDS[1:]  # record_graph_props' arguments, in its order (uuid: t_uuid)
+    fields = ("id", "version", *texts, *own)
     last = 0
     within = _id_range_filter(id_range)
+    query = Record.objects.annotate(**{name: _uuid_text(column) for name, column in texts.items()}).order_by("id")
+    width = len(own)
+    no_sources: list = []
     while True:
-        rows = list(Record.objects.filter(id__gt=last, **within).annotate(**casts).order_by("id")
-                    .values(*fields)[:batch_size])
+        rows = list(query.filter(id__gt=last, **within).values_list(*fields)[:batch_size])
         if not rows:
             return
-        sources: dict[int, set] = {}
+        sources: dict[int, list] = {}
         for record_id, source_uuid, publisher in Citation.objects.filter(
-                record_id__gte=rows[0]["id"], record_id__lte=rows[-1]["id"]).annotate(
-                t_source=Cast("source__uuid", CharField())).values_list(
-                "record_id", "t_source", "source__publisher").order_by():
-            sources.setdefault(record_id, set()).add((_uuid_text(source_uuid), publisher))
-        last = rows[-1]["id"]
-        changes = []
-        for row in rows:
-            row["uuid"] = _uuid_text(row["t_uuid"])
-            changes.append({"aggregate": "record", "op": "upsert", "uid": row["uuid"], "version": row["version"],
-                            "payload": record_graph_payload(
-                                row, s=_uuid_text(row["t_s"]), o=_uuid_text(row["t_o"]),
-                                site=_uuid_text(row["t_site"]), party=_uuid_text(row["t_party"]),
-                                related=_uuid_text(row["t_related"]), sources=sources.get(row["id"], ()))})
-        yield changes
+                record_id__gte=rows[0][0], record_id__lte=rows[-1][0]).annotate(
+                t_source=_uuid_text("source__uuid")).values_list("record_id", "t_source", "source__publisher").order_by():
+            sources.setdefault(record_id, []).append((_dashed(source_uuid), publisher))
+        last = rows[-1][0]
+        yield [(row[8], _dashed(row[2]), row[1], _dashed(row[3]), _dashed(row[4]),
+                record_graph_props(*row[8:8 + width], row[5] and _dashed(row[5]), row[6] and _dashed(row[6]),
+                                   row[7] and _dashed(row[7]), sources.get(row[0], no_sources)))
+               for row in rows]
+
+
+def _record_changes(batch_size: int, *, id_range: tuple[int, int] | None = None) -> Iterator[list[dict]]:
+    """_record_pages as the online writer's upsert changes."""
+    from apps.catalog.models.records import record_graph_payload_of_props
+
+    for rows in _record_pages(batch_size, id_range):
+        yield [{"aggregate": "record", "op": "upsert", "uid": uid, "version": version,
+                "payload": record_graph_payload_of_props(uid=uid, kind=kind, s=s, o=o, props=props)}
+               for kind, uid, version, s, o, props in rows]
 
 
 def _prefetched(batches: Iterator[list[dict]], *, threaded: bool) -> Iterator[list[dict]]:
@@ -384,16 +405,26 @@ def graph_rebuild(*, batch_size: int = REBUILD_BATCH, fresh: bool = False, stdou
 def _csv_part(folder, entity_range, record_range, batch_size: int, threaded: bool):
     """Write the entities and records of two id ranges into CSV files of their own (one
     export process's share); returns the closed graph.bulk_import.CsvFiles."""
+    import gc
+
+    from apps.catalog.models.entities import ENTITY_GRAPH_PROPS
+    from apps.catalog.models.records import RECORD_GRAPH_PROPS
     from graph import bulk_import
 
-    files = bulk_import.CsvFiles(folder)
+    files = bulk_import.CsvFiles(folder, entity_props=ENTITY_GRAPH_PROPS, record_props=RECORD_GRAPH_PROPS)
+    # The export allocates millions of short-lived tuples and strings and makes no garbage
+    # cycles of note: the cyclic collector's passes over them were a third of its CPU time.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        for changes in (_entity_changes(batch_size, id_range=entity_range),
-                        _record_changes(batch_size, id_range=record_range)):
-            for batch in _prefetched(changes, threaded=threaded):
-                files.write(batch)
+        for rows in _prefetched(_entity_pages(batch_size, entity_range), threaded=threaded):
+            files.write_entities(rows)
+        for rows in _prefetched(_record_pages(batch_size, record_range), threaded=threaded):
+            files.write_records(rows)
     finally:
         files.close()
+        if collecting:
+            gc.enable()
     return files
 
 
@@ -411,7 +442,7 @@ def _id_ranges(model, parts: int) -> list[tuple[int, int]]:
 
 def _csv_parts(folder, *, batch_size: int, workers: int, say) -> list:
     """Export the store into CSV files, in `workers` processes (forked: the Python side of the
-    export, ~40 µs a record, is what bounds it) over id ranges; inline inside a transaction
+    export, ~13 µs of CPU a record, is what bounds it) over id ranges; inline inside a transaction
     (tests), whose rows another connection would not see."""
     from django.db import connection, connections
 

@@ -88,6 +88,31 @@ def test_it_rebuilds_in_bulk_the_graph_the_online_rebuild_writes(client, casestu
     assert not (data_dir / "import-csv").exists()
 
 
+def test_the_rebuild_reads_for_each_object_the_payload_its_own_save_sends(casestudy, publish):
+    """One projection: the rebuild's keyset pages (plain rows through entity_graph_props /
+    record_graph_props, also what the bulk CSV is written from) give every object the same
+    graph row as the payload its save() puts in the outbox."""
+    from itertools import chain
+
+    from apps.catalog.models import Entity, Record
+    from apps.sync.parity import _entity_changes, _record_changes
+    from graph.sync import RECORD_PROPS, _row
+
+    odd = publish.entity(ODD_NAME, country="DK", state_owned=True)
+    Alias(entity=odd, name=ODD_ALIAS, workflow="published").save()
+    owns = publish.record(odd, casestudy["nuctech"], kind="ownership", share_pct=Decimal("12.5"), title=ODD_TITLE,
+                   start="2021", attributes={"direct": True, "state_control": False})
+    publish.record(casestudy["nuctech"], odd, kind="contract", amount=Decimal("1200000.50"), currency="EUR")
+    rebuilt = {c["uid"]: _row(c) for batch in chain(_entity_changes(3), _record_changes(3)) for c in batch}
+    saved = {str(o.uuid): _row({"aggregate": o.graph_aggregate, "op": "upsert", "uid": str(o.uuid),
+                                "version": o.version, "payload": o.graph_payload()})
+             for o in chain(Entity.objects.all(), Record.objects.all())}
+    assert rebuilt == saved
+    assert len(saved) == Entity.objects.count() + Record.objects.count() > 6
+    row = rebuilt[str(owns.uuid)]
+    assert row[4 + RECORD_PROPS.index("sources")] and row[4 + RECORD_PROPS.index("direct")] is True
+
+
 def test_it_refuses_a_graph_this_project_does_not_run(settings):
     settings.NEO4J_URL = "bolt://neo4j:neo4j@graph.example.org:7687"
     with pytest.raises(CommandError, match="not the local server this project manages"):

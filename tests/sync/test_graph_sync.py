@@ -109,3 +109,26 @@ def test_a_new_record_without_its_entities_waits_and_a_deleted_one_stays_deleted
     assert apply_changes([record("gone", 2, "d1", "d2", op="delete")]) == {"gone": "applied"}
     assert apply_changes([record("gone", 1, "d1", "d2")]) == {"gone": "stale"}
     assert run("MATCH ()-[r]->() RETURN count(r) AS n")[0]["n"] == 0
+
+
+def test_an_update_that_clears_a_field_or_empties_a_list_removes_the_property(graph):
+    """Rows travel as lists of every declared property: a value that is gone (None) or an
+    empty list must leave no property behind, not a stale one."""
+    full = entity("e1", 1)
+    full["payload"]["props"].update(country="PL", aliases=["Acme Sp. z o.o."], state_owned=True)
+    apply_changes([full, entity("e2", 1), record("r1", 1, "e1", "e2", share_pct=60.0, sources=["s1"], title="T")])
+    cleared = entity("e1", 2)
+    cleared["payload"]["props"].update(country=None, aliases=[], state_owned=False)
+    apply_changes([cleared, record("r1", 2, "e1", "e2", share_pct=None, sources=[], title="")])
+    node = run("MATCH (n:Entity {uid: 'e1'}) RETURN properties(n) AS p")[0]["p"]
+    assert node == {"uid": "e1", "version": 2, "name": "Acme", "kind": "company", "state_owned": False}
+    rel = run("MATCH ()-[r:OWNS {uid: 'r1'}]->() RETURN properties(r) AS p")[0]["p"]
+    assert rel == {"uid": "r1", "version": 2, "kind": "ownership", "title": ""}
+
+
+def test_it_refuses_a_payload_field_the_graph_does_not_declare(graph):
+    change = entity("e1", 1)
+    change["payload"]["props"]["nickname"] = "Ace"
+    with pytest.raises(ValueError, match=r"entity e1: payload field\(s\) \['nickname'\] are not declared"):
+        apply_changes([change])
+    assert run("MATCH (n:Entity) RETURN count(n) AS n")[0]["n"] == 0

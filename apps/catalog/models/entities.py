@@ -34,23 +34,28 @@ def country_name(code: str) -> str:
     return getattr(country, "common_name", None) or (country.name if country else code)
 
 
+# What the graph holds of an entity, in this order (entity_graph_props returns the values).
+ENTITY_GRAPH_PROPS = ("name", "kind", "aliases", "country", "iso_code", "state_owned", "workflow")
+
+
+def entity_graph_props(kind: str, name: str, aliases: list[str], country: str, iso_code: str | None,
+                       state_owned: bool | None, workflow: str) -> tuple:
+    """The one projection of an entity: its graph properties as a tuple in ENTITY_GRAPH_PROPS
+    order (a tuple, like record_graph_props, for the bulk export's sake)."""
+    return (name, kind, aliases, country or None, iso_code or None, state_owned, workflow)
+
+
 def entity_graph_payload(*, uid: str, kind: str, name: str, aliases: list[str], country: str, iso_code: str | None,
                          state_owned: bool | None, workflow: str) -> dict:
-    """What the graph holds of an entity (the one projection of it): Entity.graph_payload() for
-    one entity, apps.sync.parity's rebuild from plain rows for all of them."""
-    return {
-        "uid": uid,
-        "kind": kind,
-        "props": {
-            "name": name,
-            "kind": kind,
-            "aliases": aliases,
-            "country": country or None,
-            "iso_code": iso_code or None,
-            "state_owned": state_owned,
-            "workflow": workflow,
-        },
-    }
+    """What the graph holds of an entity as the online writer's payload: Entity.graph_payload()
+    for one entity, apps.sync.parity's rebuild from plain rows for all of them."""
+    return entity_graph_payload_of_props(uid=uid, kind=kind, props=entity_graph_props(
+        kind, name, aliases, country, iso_code, state_owned, workflow))
+
+
+def entity_graph_payload_of_props(*, uid: str, kind: str, props: tuple) -> dict:
+    """The payload of an entity whose entity_graph_props() are `props`."""
+    return {"uid": uid, "kind": kind, "props": dict(zip(ENTITY_GRAPH_PROPS, props))}
 
 
 class Entity(SyncedModel):
