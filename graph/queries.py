@@ -235,11 +235,26 @@ RETURN id AS u, elementId(r) AS r, elementId(v) AS v, COUNT {{ (v)--() }} AS deg
 PATH_STEP_FAST = _PATH_STEP.format(rel=f"($published_only = false OR {_REL_PUBLISHED}) AND {_REL_CURRENT}",
                                    node=_NODE_VISIBLE.format(n="v"))
 PATH_STEP_EXACT = _PATH_STEP.format(rel=_REL_VISIBLE, node=_NODE_VISIBLE.format(n="v"))
-PATH_ENDS = f"""
+# The two ends (None if not visible) with their degree, and the first step from each end
+# that has at most FIRST_STEP_MAX relationships, read in the same query: most searches then
+# take two or three more steps.
+FIRST_STEP_MAX = 1000
+_PATH_ENDS = """
 UNWIND [$a, $b] AS uid
-MATCH (n:Entity {{uid: uid}}) WHERE {_NODE_VISIBLE.format(n='n')}
-RETURN uid, elementId(n) AS id, COUNT {{ (n)--() }} AS degree
+MATCH (n:Entity {{uid: uid}}) WHERE {node_n}
+WITH uid, n, COUNT {{ (n)--() }} AS degree
+CALL {{
+  WITH n, degree
+  WITH n WHERE degree <= $first_step_max
+  MATCH (n)-[r]-(v:Entity)
+  WHERE type(r) IN $types AND ({rel}) AND {node_v} AND v <> n
+  RETURN collect({{r: elementId(r), v: elementId(v), degree: COUNT {{ (v)--() }}}}) AS next
+}}
+RETURN uid, elementId(n) AS id, degree, CASE WHEN degree <= $first_step_max THEN next END AS next
 """
+PATH_ENDS_FAST, PATH_ENDS_EXACT = (
+    _PATH_ENDS.format(node_n=_NODE_VISIBLE.format(n="n"), node_v=_NODE_VISIBLE.format(n="v"), rel=rel)
+    for rel in (f"($published_only = false OR {_REL_PUBLISHED}) AND {_REL_CURRENT}", _REL_VISIBLE))
 PATH_PARTS = f"""
 CALL {{
   UNWIND $nodes AS id
@@ -256,41 +271,57 @@ RETURN nodes, rels
 
 
 def _shortest_paths_search(ends: dict, *, hops: int, exact: bool, limit: int, params: dict) -> list[list[str]]:
-    """The shortest paths (at most `hops` steps, at most `limit` of them) between the nodes
-    `ends` {"a": (id, degree), "b": (id, degree)}, each as the alternating element ids
+    """The shortest paths (at most `hops` steps, at most `limit` of them) between the ends
+    {"a": row, "b": row} of PATH_ENDS_*, each as the alternating element ids
     [node, rel, node, ...] from a to b."""
     step = PATH_STEP_EXACT if exact else PATH_STEP_FAST
     # Per side: the depth of every node reached, the (rel, previous node) pairs leading to
-    # each node from the depth before, the frontier and its count of relationships.
-    sides = {}
-    for key, (node, degree) in ends.items():
-        sides[key] = {"depth": {node: 0}, "back": {}, "frontier": [node], "degree": degree, "level": 0}
+    # each node from the depth before, the frontier, its nodes' degrees and their sum.
+    sides = {key: {"depth": {end["id"]: 0}, "back": {}, "frontier": [end["id"]], "degree": end["degree"],
+                   "level": 0, "degrees": {end["id"]: end["degree"]}} for key, end in ends.items()}
+
+    def meeting() -> list[str]:
+        return [v for v in sides["a"]["frontier"] if sides["b"]["depth"].get(v) == sides["b"]["level"]]
+
+    for key, end in ends.items():  # the first steps read with the ends
+        if end["next"] is None or sides["a"]["level"] + sides["b"]["level"] >= hops:
+            continue
+        _advance(sides[key], [{"u": end["id"], **row} for row in end["next"]])
+        if not sides[key]["frontier"]:
+            return []
+        if found := meeting():
+            return _assemble(sides["a"]["back"], sides["b"]["back"], found, limit=limit)
     while sides["a"]["level"] + sides["b"]["level"] < hops:
         key = "a" if sides["a"]["degree"] <= sides["b"]["degree"] else "b"
         side, other = sides[key], sides["b" if key == "a" else "a"]
         last = side["level"] + other["level"] + 1 == hops
         # On the last possible step only the other side's frontier can complete a path.
         rows = run(step, {**params, "frontier": side["frontier"], "targets": other["frontier"] if last else None})
-        level = side["level"] + 1
-        depth, back = side["depth"], side["back"]
-        frontier, degree = [], 0
-        for row in rows:
-            v = row["v"]
-            seen = depth.get(v)
-            if seen is None:
-                depth[v] = level
-                back[v] = [(row["r"], row["u"])]
-                frontier.append(v)
-                degree += row["degree"]
-            elif seen == level:
-                back[v].append((row["r"], row["u"]))
-        side.update(frontier=frontier, degree=degree, level=level)
-        if not frontier:
+        _advance(side, rows)
+        if not side["frontier"]:
             return []
-        meeting = [v for v in sides["a"]["frontier"] if sides["b"]["depth"].get(v) == sides["b"]["level"]]
-        if meeting:
-            return _assemble(sides["a"]["back"], sides["b"]["back"], meeting, limit=limit)
+        if found := meeting():
+            return _assemble(sides["a"]["back"], sides["b"]["back"], found, limit=limit)
     return []
+
+
+def _advance(side: dict, rows: list[dict]) -> None:
+    """One step of a side's search: rows {u, r, v, degree} lead from its frontier to v."""
+    level = side["level"] + 1
+    depth, back, degrees = side["depth"], side["back"], side["degrees"]
+    frontier, degree = [], 0
+    for row in rows:
+        v = row["v"]
+        seen = depth.get(v)
+        if seen is None:
+            depth[v] = level
+            back[v] = [(row["r"], row["u"])]
+            frontier.append(v)
+            degrees[v] = row["degree"]
+            degree += row["degree"]
+        elif seen == level:
+            back[v].append((row["r"], row["u"]))
+    side.update(frontier=frontier, degree=degree, level=level)
 
 
 def _assemble(back_a: dict, back_b: dict, meeting: list[str], *, limit: int) -> list[list[str]]:
@@ -478,13 +509,13 @@ def paths_between(a: str, b: str, *, max_hops: int = 4, kinds: list[str] | None 
     types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
     if a == b or not types:
         return []
-    params = {"types": types, **_visibility(as_of, published_only)}
-    found = {row["uid"]: (row["id"], row["degree"]) for row in run(PATH_ENDS, {"a": a, "b": b, **params})}
-    if a not in found or b not in found:
-        return []
-    ends = {"a": found[a], "b": found[b]}
+    params = {"types": types, "first_step_max": FIRST_STEP_MAX, **_visibility(as_of, published_only)}
     for exact in (False, True):
-        paths = _shortest_paths_search(ends, hops=hops, exact=exact, limit=limit, params=params)
+        found = {row["uid"]: row for row in run(PATH_ENDS_EXACT if exact else PATH_ENDS_FAST, {"a": a, "b": b, **params})}
+        if a not in found or b not in found:
+            return []
+        paths = _shortest_paths_search({"a": found[a], "b": found[b]}, hops=hops, exact=exact, limit=limit,
+                                       params=params)
         if not paths:
             return []
         parts = run(PATH_PARTS, {"nodes": list({id for p in paths for id in p[0::2]}),

@@ -22,7 +22,14 @@ def all_shortest_paths(a, b, *, hops, as_of=None):
     return {tuple(r["uid"] for r in row["rels"]) for row in rows}
 
 
-def test_it_finds_the_same_shortest_paths_as_all_shortest_paths_through_and_around_hubs(graph):
+@pytest.mark.parametrize("first_step_max", [1000, 5])
+def test_it_finds_the_same_shortest_paths_as_all_shortest_paths_through_and_around_hubs(graph, monkeypatch,
+                                                                                       first_step_max):
+    # With a low bound the search's own steps do what the first steps read with the ends
+    # otherwise do (and hubs are never expanded first).
+    monkeypatch.setattr(queries, "FIRST_STEP_MAX", first_step_max)
+    ran = []
+    monkeypatch.setattr(queries, "run", lambda query, params=None: ran.append(query) or run_read(query, params))
     report = build_synthetic(entities=400, records=1400, hubs=3, seed=13, batch=200)
     rng = random.Random(3)
     hubs = [str(h) for h in report.hubs]
@@ -39,6 +46,7 @@ def test_it_finds_the_same_shortest_paths_as_all_shortest_paths_through_and_arou
             assert mine == all_shortest_paths(a, b, hops=hops), (a, b, hops)
             found += bool(mine)
     assert found >= 30
+    assert queries.PATH_STEP_FAST in ran
 
 
 def test_a_longer_visible_path_is_found_when_the_shorter_names_an_unpublished_site(client, publish, graph):
