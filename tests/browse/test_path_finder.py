@@ -22,12 +22,14 @@ def all_shortest_paths(a, b, *, hops, as_of=None):
     return {tuple(r["uid"] for r in row["rels"]) for row in rows}
 
 
-@pytest.mark.parametrize("first_step_max", [1000, 5])
+@pytest.mark.parametrize("first_step_max, hub_handover", [(1000, 10_000), (5, 10_000), (5, 40)])
 def test_it_finds_the_same_shortest_paths_as_all_shortest_paths_through_and_around_hubs(graph, monkeypatch,
-                                                                                       first_step_max):
-    # With a low bound the search's own steps do what the first steps read with the ends
-    # otherwise do (and hubs are never expanded first).
+                                                                                       first_step_max, hub_handover):
+    # Low bounds make this small graph's hubs count as hubs: the search's own steps then do
+    # what the first steps read with the ends otherwise do, and with both sides holding a
+    # hub it joins the frontiers directly or hands over to allShortestPaths.
     monkeypatch.setattr(queries, "FIRST_STEP_MAX", first_step_max)
+    monkeypatch.setattr(queries, "HUB_HANDOVER", hub_handover)
     ran = []
     monkeypatch.setattr(queries, "run", lambda query, params=None: ran.append(query) or run_read(query, params))
     report = build_synthetic(entities=400, records=1400, hubs=3, seed=13, batch=200)
@@ -47,6 +49,8 @@ def test_it_finds_the_same_shortest_paths_as_all_shortest_paths_through_and_arou
             found += bool(mine)
     assert found >= 30
     assert queries.PATH_STEP_FAST in ran
+    if hub_handover < 100:
+        assert set(ran) & set(queries.SHORTEST_PATHS_FAST.values())
 
 
 def test_a_longer_visible_path_is_found_when_the_shorter_names_an_unpublished_site(client, publish, graph):
