@@ -195,15 +195,7 @@ def entity_group_page(entity: Entity, group: str, *, page: int = 1, as_of: str |
     # until the store changes, like the entity page's groups.
     total = cached_until_store_changes(f"entity-group-count:{entity.pk}:{group}:{as_of or ''}", qs.count)
     page_obj = _CountedPaginator(qs, per_page, count=total).get_page(page)
-    if not page_obj.paginator.count:
-        page_obj.object_list = []
-        return page_obj
-    # The page's ids first, then its records with their cards' joins: sorting a busy
-    # vendor's tens of thousands of records as (start, id) pairs, not as whole rows joined
-    # to their four entities, is what keeps page 2 cheap.
-    ids = list(qs.values_list("pk", flat=True)[page_obj.start_index() - 1:page_obj.end_index()])
-    shown = {r.pk: r for r in with_sources(Record.objects.filter(pk__in=ids).annotate(group=_group_expression(entity)))}
-    page_obj.object_list = [shown[pk] for pk in ids if pk in shown]
+    page_obj.object_list = list(with_sources(qs)[page_obj.start_index() - 1:page_obj.end_index()]) if page_obj.paginator.count else []
     return page_obj
 
 
