@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.catalog import services as catalog
@@ -1179,8 +1179,10 @@ def match_candidates_propose(*, job: ImportJob) -> int:
     created = Entity.objects.filter(pk__in=ImportedItem.objects.filter(first_job=job, last_job=job)
                                     .exclude(entity=None).values("entity_id"))
     # Entities of this same job are not offered to each other: the file's own ids keep them apart.
-    own_items = ImportedItem.objects.filter(first_job=job).exclude(entity=None).values("entity_id")
-    if not Entity.objects.exclude(kind=EntityKind.COUNTRY).exclude(pk__in=own_items).exists():
+    # NOT EXISTS, not `pk NOT IN (subquery)`: PostgreSQL cannot hash a NOT IN list larger than
+    # work_mem and rescans it for every entity; at a million objects that took hours.
+    own_item = ImportedItem.objects.filter(first_job=job, entity_id=OuterRef("pk"))
+    if not Entity.objects.exclude(kind=EntityKind.COUNTRY).filter(~Exists(own_item)).exists():
         return 0  # nothing of ours to match against (the first import into an empty catalogue)
     own = set(ImportedItem.objects.filter(first_job=job).exclude(entity=None).values_list("entity_id", flat=True))
     proposed = 0

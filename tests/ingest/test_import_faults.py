@@ -2,6 +2,8 @@
 committed chunk; the graph is fed while a big import finishes."""
 import datetime as dt
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -20,23 +22,32 @@ def _synthetic_job(tmp_path, user, n):
     return import_job_create(user=user, path=path, dataset="synthetic"), sum(counts.values())
 
 
+FAST_LEASE = {"IMPORT_JOB_LEASE_SECONDS": "3", "VENDORGRAPH_IMPORT_CHUNK": "10"}
+
+
+def _import_under_way(tmp_path, user, n, start_worker):
+    """A synthetic import of `n` objects running in a real worker (short lease, chunks of 10),
+    a few chunks committed: (job, objects in the file, the worker)."""
+    from apps.ingest.tasks import import_job_run_task
+
+    job, total = _synthetic_job(tmp_path, user, n)
+    worker = start_worker(env=FAST_LEASE)
+    import_job_run_task.apply_async(args=[job.pk])
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).checkpoint.get("rows", 0) >= 20, timeout=120,
+             interval=0.1, message="the import to commit a few chunks")
+    return job, total, worker
+
+
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_it_finishes_an_import_whose_worker_was_killed_without_writing_a_chunk_twice(graph, start_worker, tmp_path,
                                                                                       charlie):
-    from apps.ingest.tasks import import_job_run_task
-
-    env = {"IMPORT_JOB_LEASE_SECONDS": "3", "VENDORGRAPH_IMPORT_CHUNK": "10"}
-    job, total = _synthetic_job(tmp_path, charlie, 900)
-    first = start_worker(env=env)
-    import_job_run_task.apply_async(args=[job.pk])
-    wait_for(lambda: ImportJob.objects.get(pk=job.pk).checkpoint.get("rows", 0) >= 20, timeout=120,
-             interval=0.1, message="the import to commit a few chunks")
+    job, total, first = _import_under_way(tmp_path, charlie, 900, start_worker)
     first.kill()  # kill -9 the whole worker: the task is never acknowledged
     job.refresh_from_db()
     assert job.status == "running" and job.rows_read < job.rows_total
 
-    second = start_worker(env=env)
+    second = start_worker(env=FAST_LEASE)
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).finished, timeout=240, message="the import to come back and finish")
 
     job.refresh_from_db()
@@ -105,3 +116,41 @@ def test_the_graph_is_fed_while_an_import_proposes_its_matches(graph, zala_path,
     job = run_import(zala_path, user=charlie)
 
     assert job.status == "done" and not failed and delivered and delivered[0] > 0
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_restart_during_an_import_neither_stalls_the_worker_nor_writes_a_chunk_twice(graph, start_worker,
+                                                                                            tmp_path, charlie):
+    """The broker goes away mid-import: the running task is stopped and delivered again (it
+    resumes after its last chunk), and the worker goes on taking tasks: the import finishes,
+    each row once, and the graph catches up with all of it."""
+    from urllib.parse import urlparse
+
+    import redis as redis_lib
+    from django.conf import settings
+
+    from apps.ops import localredis
+    from apps.sync.parity import parity_check
+
+    job, total, worker = _import_under_way(tmp_path, charlie, 4000, start_worker)
+    assert not ImportJob.objects.get(pk=job.pk).finished
+    url = urlparse(settings.REDIS_URL)
+    data_dir = Path(settings.VAR_DIR) / "test" / f"redis-{url.port}"
+    try:
+        redis_lib.Redis.from_url(settings.REDIS_URL).shutdown(nosave=True)
+    except redis_lib.ConnectionError:
+        pass  # the server closes the connection as it goes
+    wait_for(lambda: not localredis.ping(url.hostname, url.port), timeout=10, message="Redis to stop")
+    time.sleep(3)
+    localredis.start(data_dir=data_dir, host=url.hostname, port=url.port)
+
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).finished, timeout=240, message="the import to finish")
+    job.refresh_from_db()
+    assert job.status == "done" and job.rows_read == job.rows_total == total
+    assert ImportedItem.objects.filter(dataset="synthetic").exclude(schema__startswith="~").count() == total
+    assert Entity.history.filter(history_type="+").count() == Entity.objects.count() == job.entities_created
+    assert Record.history.filter(history_type="+").count() == Record.objects.count() == job.records_created
+    wait_for(lambda: parity_check().ok, timeout=180, interval=2, message="the graph to catch up after the restart")
+    log = worker.log_path.read_text()
+    assert "Restoring" in log and f"import job {job.pk} resumes after pass" in log  # stopped, delivered again
