@@ -198,7 +198,9 @@ WITH e, collect({{rel: {_REL_MAP}, node: {_NODE_MAP.format(n='n')}}})[..$limit] 
 RETURN {_NODE_MAP.format(n='e')} AS center, [i IN items WHERE i.rel.uid IS NOT NULL] AS items, total
 """
 
-# Shortest paths, one query per bound (a variable-length bound cannot be a parameter).
+# Shortest paths in one Cypher query per bound (a variable-length bound cannot be a
+# parameter), Neo4j's own allShortestPaths under the whole rule. The path finder (below)
+# hands over to these when both sides of its search have a hub to cross.
 SHORTEST_PATHS_BOUNDED = {
     hops: f"""
 MATCH (a:Entity {{uid: $a}}), (b:Entity {{uid: $b}})
@@ -214,10 +216,7 @@ LIMIT $limit
 # The same answer, usually much faster: the search for shortest paths tests only what a
 # relationship and the nodes on the path carry themselves (published, current, the types),
 # which Neo4j checks while it expands; the rest of the rule (a published site and party,
-# two index look-ups each) is then tested on the few paths found. Whenever that drops a
-# path (a site or party not public) the exact query above answers instead, so a longer
-# visible path is never hidden by a shorter invisible one. (Every node of a path is tested
-# for publication, so the two ends of each relationship are.)
+# two index look-ups each) is then tested on the few paths found (`visible`).
 SHORTEST_PATHS_FAST = {
     hops: f"""
 MATCH (a:Entity {{uid: $a}}), (b:Entity {{uid: $b}})
@@ -232,6 +231,147 @@ RETURN [n IN nodes(p) | {_NODE_MAP.format(n='n')}] AS nodes,
 """
     for hops in range(1, MAX_PATH_HOPS + 1)
 }
+
+# --- The path finder: a bidirectional breadth-first search that never widens through a hub
+# it can go round. allShortestPaths (above) expands whichever side has fewer *nodes* on its
+# frontier, so an entity that has one contract with a vendor of 50,000 relationships has it
+# expanded at the second step: 50,000 relationships tested and their far ends carried on.
+# Here each step expands the side whose frontier has fewer *relationships* (Neo4j keeps a
+# node's degree, so counting them is cheap), one Cypher query per step; a hub is expanded
+# only when both sides must pass through one; then (HUB_HANDOVER), rather than bring a hub's
+# neighbours back to Python, it looks for a path joining the two frontiers directly and, if
+# there is none, hands the search to allShortestPaths, which crosses the hub inside Neo4j.
+# The answer is the same set of shortest paths:
+# the search stops at the first depth at which the two sides meet, and every path is
+# assembled through the nodes where they meet on the first side's frontier, of which each
+# shortest path has exactly one.
+_PATH_STEP = """
+UNWIND $frontier AS id
+MATCH (u:Entity) WHERE elementId(u) = id
+MATCH (u)-[r]-(v:Entity)
+WHERE type(r) IN $types AND ({rel}) AND {node} AND v <> u
+  AND ($targets IS NULL OR elementId(v) IN $targets)
+RETURN id AS u, elementId(r) AS r, elementId(v) AS v, COUNT {{ (v)--() }} AS degree
+"""
+PATH_STEP_FAST = _PATH_STEP.format(rel=f"($published_only = false OR {_REL_PUBLISHED}) AND {_REL_CURRENT}",
+                                   node=_NODE_VISIBLE.format(n="v"))
+PATH_STEP_EXACT = _PATH_STEP.format(rel=_REL_VISIBLE, node=_NODE_VISIBLE.format(n="v"))
+# The two ends (None if not visible) with their degree, and the first step from each end
+# that has at most FIRST_STEP_MAX relationships, read in the same query: most searches then
+# take two or three more steps.
+FIRST_STEP_MAX = 1000
+HUB_HANDOVER = 10_000
+_PATH_ENDS = """
+UNWIND [$a, $b] AS uid
+MATCH (n:Entity {{uid: uid}}) WHERE {node_n}
+WITH uid, n, COUNT {{ (n)--() }} AS degree
+CALL {{
+  WITH n, degree
+  WITH n WHERE degree <= $first_step_max
+  MATCH (n)-[r]-(v:Entity)
+  WHERE type(r) IN $types AND ({rel}) AND {node_v} AND v <> n
+  RETURN collect({{r: elementId(r), v: elementId(v), degree: COUNT {{ (v)--() }}}}) AS next
+}}
+RETURN uid, elementId(n) AS id, degree, CASE WHEN degree <= $first_step_max THEN next END AS next
+"""
+PATH_ENDS_FAST, PATH_ENDS_EXACT = (
+    _PATH_ENDS.format(node_n=_NODE_VISIBLE.format(n="n"), node_v=_NODE_VISIBLE.format(n="v"), rel=rel)
+    for rel in (f"($published_only = false OR {_REL_PUBLISHED}) AND {_REL_CURRENT}", _REL_VISIBLE))
+PATH_PARTS = f"""
+CALL {{
+  UNWIND $nodes AS id
+  MATCH (n:Entity) WHERE elementId(n) = id
+  RETURN collect([id, {_NODE_MAP.format(n='n')}]) AS nodes
+}}
+CALL {{
+  UNWIND $rels AS id
+  MATCH ()-[r]->() WHERE elementId(r) = id
+  RETURN collect([id, {_REL_MAP}, $published_only = false OR ({_REL_SITE_PARTY_PUBLIC})]) AS rels
+}}
+RETURN nodes, rels
+"""
+
+
+def _shortest_paths_search(ends: dict, *, hops: int, exact: bool, limit: int, params: dict) -> list[list[str]] | None:
+    """The shortest paths (at most `hops` steps, at most `limit` of them) between the ends
+    {"a": row, "b": row} of PATH_ENDS_*, each as the alternating element ids
+    [node, rel, node, ...] from a to b; None when both sides have a hub to cross."""
+    step = PATH_STEP_EXACT if exact else PATH_STEP_FAST
+    # Per side: the depth of every node reached, the (rel, previous node) pairs leading to
+    # each node from the depth before, the frontier, its nodes' degrees and their sum.
+    sides = {key: {"depth": {end["id"]: 0}, "back": {}, "frontier": [end["id"]], "degree": end["degree"],
+                   "level": 0, "degrees": {end["id"]: end["degree"]}} for key, end in ends.items()}
+
+    def meeting() -> list[str]:
+        return [v for v in sides["a"]["frontier"] if sides["b"]["depth"].get(v) == sides["b"]["level"]]
+
+    for key, end in ends.items():  # the first steps read with the ends
+        if end["next"] is None or sides["a"]["level"] + sides["b"]["level"] >= hops:
+            continue
+        _advance(sides[key], [{"u": end["id"], **row} for row in end["next"]])
+        if not sides[key]["frontier"]:
+            return []
+        if found := meeting():
+            return _assemble(sides["a"]["back"], sides["b"]["back"], found, limit=limit)
+    while sides["a"]["level"] + sides["b"]["level"] < hops:
+        key = "a" if sides["a"]["degree"] <= sides["b"]["degree"] else "b"
+        side, other = sides[key], sides["b" if key == "a" else "a"]
+        last = side["level"] + other["level"] + 1 == hops
+        if not last and side["degree"] > HUB_HANDOVER:
+            # Only a path through the two frontiers now avoids reading the far sides of their
+            # hubs: look for one inside Neo4j (no rows unless found), else hand over.
+            rows = run(step, {**params, "frontier": side["frontier"], "targets": other["frontier"]})
+            if not rows:
+                return None
+            _advance(side, rows)
+            return _assemble(sides["a"]["back"], sides["b"]["back"], meeting(), limit=limit)
+        # On the last possible step only the other side's frontier can complete a path.
+        rows = run(step, {**params, "frontier": side["frontier"], "targets": other["frontier"] if last else None})
+        _advance(side, rows)
+        if not side["frontier"]:
+            return []
+        if found := meeting():
+            return _assemble(sides["a"]["back"], sides["b"]["back"], found, limit=limit)
+    return []
+
+
+def _advance(side: dict, rows: list[dict]) -> None:
+    """One step of a side's search: rows {u, r, v, degree} lead from its frontier to v."""
+    level = side["level"] + 1
+    depth, back, degrees = side["depth"], side["back"], side["degrees"]
+    frontier, degree = [], 0
+    for row in rows:
+        v = row["v"]
+        seen = depth.get(v)
+        if seen is None:
+            depth[v] = level
+            back[v] = [(row["r"], row["u"])]
+            frontier.append(v)
+            degrees[v] = row["degree"]
+            degree += row["degree"]
+        elif seen == level:
+            back[v].append((row["r"], row["u"]))
+    side.update(frontier=frontier, degree=degree, level=level)
+
+
+def _assemble(back_a: dict, back_b: dict, meeting: list[str], *, limit: int) -> list[list[str]]:
+    def halves(back: dict, node: str):
+        """Every way back from `node` to its side's start: [node, rel, node, ..., start]."""
+        if node not in back:
+            yield [node]
+            return
+        for rel, previous in back[node]:
+            for rest in halves(back, previous):
+                yield [node, rel, *rest]
+
+    paths: list[list[str]] = []
+    for node in meeting:
+        for to_a in halves(back_a, node):
+            for to_b in halves(back_b, node):
+                paths.append(list(reversed(to_a)) + to_b[1:])
+                if len(paths) >= limit:
+                    return paths
+    return paths
 
 
 GRAPH_GENERATION = "MATCH (m:GraphMeta {key: 'generation'}) RETURN m.epoch + ':' + toString(m.n) AS generation"
@@ -387,17 +527,44 @@ def explorer_neighbourhood(uid: str, *, kinds: list[str] | None = None, date_fro
 
 def paths_between(a: str, b: str, *, max_hops: int = 4, kinds: list[str] | None = None, as_of: str | None = None,
                   published_only: bool = True, limit: int = 10) -> list[dict]:
-    """All shortest paths (up to `max_hops`, at most MAX_PATH_HOPS) between two entities,
-    ignoring direction: rows {nodes, rels}."""
+    """All shortest paths (up to `max_hops`, at most MAX_PATH_HOPS; at most `limit` of them)
+    between two entities, ignoring direction: rows {nodes, rels}.
+
+    The search (see _PATH_STEP) tests only what each relationship and node carries itself
+    (published, current, the types); the site and party of the paths found are tested
+    afterwards, and if any fails the search runs again testing them on every step, so a
+    longer visible path is never hidden by a shorter invisible one.
+    """
     hops = min(max(int(max_hops), 1), MAX_PATH_HOPS)
     types = [REL_TYPES[k] for k in (kinds or REL_TYPES) if k in REL_TYPES]
-    if a == b:
+    if a == b or not types:
         return []
-    params = {"a": a, "b": b, "types": types, "limit": limit, **_visibility(as_of, published_only)}
-    rows = run(SHORTEST_PATHS_FAST[hops], params)
-    if all(row["visible"] for row in rows):
-        return [{"nodes": row["nodes"], "rels": row["rels"]} for row in rows]
-    return run(SHORTEST_PATHS_BOUNDED[hops], params)
+    params = {"types": types, "first_step_max": FIRST_STEP_MAX, **_visibility(as_of, published_only)}
+    for exact in (False, True):
+        found = {row["uid"]: row for row in run(PATH_ENDS_EXACT if exact else PATH_ENDS_FAST, {"a": a, "b": b, **params})}
+        if a not in found or b not in found:
+            return []
+        paths = _shortest_paths_search({"a": found[a], "b": found[b]}, hops=hops, exact=exact, limit=limit,
+                                       params=params)
+        if paths is None:
+            rows = run((SHORTEST_PATHS_BOUNDED if exact else SHORTEST_PATHS_FAST)[hops],
+                       {"a": a, "b": b, "limit": limit, **params})
+            if exact or all(row["visible"] for row in rows):
+                return [{"nodes": row["nodes"], "rels": row["rels"]} for row in rows]
+            continue
+        if not paths:
+            return []
+        parts = run(PATH_PARTS, {"nodes": list({id for p in paths for id in p[0::2]}),
+                                 "rels": list({id for p in paths for id in p[1::2]}),
+                                 "published_only": published_only})[0]
+        nodes = {id: node for id, node in parts["nodes"]}
+        rels = {id: (rel, visible) for id, rel, visible in parts["rels"]}
+        # (A node or relationship deleted since the search leaves its paths out.)
+        paths = [p for p in paths if all(id in nodes for id in p[0::2]) and all(id in rels for id in p[1::2])]
+        if exact or all(rels[id][1] for p in paths for id in p[1::2]):
+            return [{"nodes": [nodes[id] for id in p[0::2]], "rels": [rels[id][0] for id in p[1::2]]}
+                    for p in paths]
+    return []
 
 
 # --- Exports (issue 5) -------------------------------------------------------------------
