@@ -230,13 +230,14 @@ def vendors(request):
 def vendor_matrix(request):
     ctx = _as_of_context(request)
     sort, currency = _vendors_sort(request)
-    view = vendor_selectors.vendors_matrix(as_of=ctx["as_of"])
-    currency = currency if currency in view["currencies"] else (view["currencies"][0] if view["currencies"] else "")
-    rows = vendor_selectors.vendors_sorted(view["vendors"], sort=sort, currency=currency)
+    # One page of vendors at a time, in the list's order: at a million entities there are
+    # ~19,000 vendors, and a matrix of all of them would be a page no browser loads.
+    view = vendor_selectors.vendors_list(as_of=ctx["as_of"], sort=sort, currency=currency,
+                                         page=_int(request.GET.get("page")))
     columns = [{"iso2": code, "name": country_name(code)} for code in view["countries"]]
-    matrix = [{"vendor": v, "cells": [v["cells"].get(c["iso2"]) for c in columns]} for v in rows]
-    return render(request, "browse/vendor_matrix.html", {**ctx, "columns": columns, "matrix": matrix,
-                                                         "snapshot": view["snapshot"], "sort": sort,
+    matrix = [{"vendor": v, "cells": [v["cells"].get(c["iso2"]) for c in columns]} for v in view["page_obj"].object_list]
+    return render(request, "browse/vendor_matrix.html", {**ctx, **view, "columns": columns, "matrix": matrix,
+                                                         "sort": sort, "sorts": vendor_selectors.SORTS,
                                                          "legend": selectors.MAP_LABELS})
 
 

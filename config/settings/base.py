@@ -227,6 +227,9 @@ CELERY_BEAT_SCHEDULE = {
 # The vendors overview and each country's figures are snapshots refreshed by a task after
 # the graph changes: at most one refresh per scope per AGGREGATES_DEBOUNCE_SECONDS.
 AGGREGATES_DEBOUNCE_SECONDS = env_int("AGGREGATES_DEBOUNCE_SECONDS", 30)
+# ... and longer when a round of refreshing every scope would take more than this percentage of
+# the time (refreshes share the worker and Neo4j with the outbox drain; aggregates.refresh_delay).
+AGGREGATES_WORK_PERCENT = env_int("AGGREGATES_WORK_PERCENT", 25)
 # A refresh reads the whole graph: its own bound, not a reader's NEO4J_QUERY_TIMEOUT.
 AGGREGATES_QUERY_TIMEOUT = env_int("AGGREGATES_QUERY_TIMEOUT", 900)
 AGGREGATES_RETRY_SECONDS = env_int("AGGREGATES_RETRY_SECONDS", 30)

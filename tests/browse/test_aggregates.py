@@ -3,6 +3,7 @@ refreshes after the graph changes: readers never wait for a whole-graph query.""
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from apps.catalog.selectors import aggregates
@@ -104,3 +105,35 @@ def test_a_neo4j_failure_during_a_refresh_keeps_the_old_snapshot_and_the_refresh
     wait_for(lambda: "Rapiscan Systems" in page(client, "browse:country", "RS"), timeout=90,
              message="the retried refresh after Neo4j is back")
     assert "Acme Scanners Ltd" in page(client, "browse:country", "RS")
+
+
+def test_refreshes_wait_longer_when_a_round_of_figures_is_expensive_so_the_graph_is_not_held_back(
+        graph, redis_server, large, settings, monkeypatch):
+    """At a million entities a round of every scope costs minutes: a change during a long import
+    must not requeue it every debounce period (it shares the worker with the outbox drain)."""
+    from apps.catalog import tasks
+
+    cache.clear()
+    queued = []
+    monkeypatch.setattr(tasks.aggregates_refresh_task, "apply_async",
+                        lambda args, kwargs, countdown, retry: queued.append((args[0], countdown)))
+    settings.AGGREGATES_DEBOUNCE_SECONDS, settings.AGGREGATES_WORK_PERCENT = 30, 25
+    serbia = make_entity("Serbia", kind="country", iso_code="RS", country="RS", workflow="published")
+    deployed(make_entity("Acme Scanners Ltd", country="CN"), serbia, "Acme at the Belgrade border")
+    outbox_drain()
+    assert queued and {countdown for _, countdown in queued} == {30.0}  # cheap figures: the debounce
+
+    for scope, _ in queued:  # the refreshes run and record what they cost
+        cache.delete("agg:scheduled:" + scope)
+        aggregates.snapshot_refresh(scope=scope)
+    costs = cache.get("agg:costs")
+    assert set(costs) == {scope for scope, _ in queued}
+    cache.set("agg:costs", {**costs, aggregates.OVERVIEW: 40.0, "country:RS": 60.0}, timeout=None)
+
+    queued.clear()
+    deployed(make_entity("Rapiscan Systems", country="US"), serbia, "Rapiscan at Horgos")
+    outbox_drain()
+    assert queued, "a change still queues the refresh"
+    assert all(countdown >= 3 * 100.0 for _, countdown in queued)  # a 100 s round waits ≥ 300 s
+    html = Client().get(reverse("browse:country", args=["RS"])).content.decode()
+    assert 'data-testid="figures-as-of"' in html  # meanwhile the reader sees the old figures' time

@@ -1,5 +1,6 @@
 """Vendors side by side: the list (sortable) and the vendor x country matrix."""
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,21 @@ def test_the_matrix_gives_each_cell_its_status_and_records(client, two_vendors):
     assert lt["status"] == "banned" and pl["status"] == "contracted" and rs is None and ge is None
     html = response.content.decode()
     assert f'/records/{lt["records"][0]}/' in html
+
+
+def test_the_matrix_shows_one_page_of_vendors_at_a_time_in_the_lists_order(client, two_vendors, redis_server,
+                                                                            monkeypatch):
+    """At a million entities there are ~19,000 vendors: the matrix pages through them like the list."""
+    from apps.catalog.selectors import vendors as vendor_selectors
+
+    monkeypatch.setattr(vendor_selectors, "VENDORS_PER_PAGE", 1)
+    cache.clear()  # the snapshot is cut into pages when it is computed
+    url = reverse("browse:vendor_matrix")
+
+    def rows(**query):
+        return [line["vendor"]["node"]["name"] for line in client.get(url, query).context["matrix"]]
+
+    assert rows() == ["Acme Scanners Ltd"] and rows(page=2) == ["Beta Systems"]
+    assert rows(sort="bans") == ["Beta Systems"] and rows(sort="bans", page=2) == ["Acme Scanners Ltd"]
+    html = client.get(url).content.decode()
+    assert 'rel="next"' in html and "Page 1 of 2" in html

@@ -21,7 +21,15 @@ Keys, for each *scope* ("overview", "country:RS"):
   graph committed before a computation began is in it, one after is not (one host's clock);
 - `agg:scheduled:<scope>`: a refresh is queued (the debounce: at most one per
   AGGREGATES_DEBOUNCE_SECONDS per scope, run that long after the first change, so that a burst
-  of changes costs one refresh).
+  of changes costs one refresh);
+- `agg:costs`: {scope: seconds its last computation took}. Refreshes share the worker (and
+  Neo4j's CPU) with the outbox drain, and at a million entities one round of every scope costs
+  minutes (the overview ~40 s, each country 2–8 s): refreshing each touched scope every 30 s
+  during a long import would keep a worker busy with figures nobody is reading yet and hold the
+  graph back. So a change's refresh waits the debounce or, when longer, what keeps refreshes at
+  AGGREGATES_WORK_PERCENT of the time given the last round's cost (25 %: three times the round,
+  so a round of 233 s waits about 12 minutes; a small graph's round of milliseconds waits only
+  the debounce). Readers meanwhile see the figures' "as of" time.
 
 Readers (snapshot_get): while Neo4j is down the last snapshot is still served (as stale); a
 fresh snapshot is served as is; a stale one with its "as of" time
@@ -50,7 +58,7 @@ from graph.connection import GraphError, GraphUnavailable, read_timeout
 log = logging.getLogger(__name__)
 
 OVERVIEW = "overview"
-_SNAP, _CHANGED, _SCHEDULED = "agg:snap:", "agg:changed:", "agg:scheduled:"
+_SNAP, _CHANGED, _SCHEDULED, _COSTS = "agg:snap:", "agg:changed:", "agg:scheduled:", "agg:costs"
 
 
 def country_scope(iso: str) -> str:
@@ -96,7 +104,20 @@ def _store(scope: str, *, epoch: str | None) -> dict:
         for start in range(0, len(items), 500):
             cache.set_many(dict(items[start:start + 500]), timeout=None)
         cache.set(_SNAP + scope, {k: v for k, v in snap.items() if k != "parts"}, timeout=None)
+        # Two refreshes finishing at once may each miss the other's figure: the next one puts
+        # it back; this only paces refreshes (refresh_delay).
+        costs = cache.get(_COSTS) or {}
+        costs[scope] = snap["seconds"]
+        cache.set(_COSTS, costs, timeout=None)
     return snap
+
+
+def refresh_delay() -> float:
+    """How long a change's refresh waits (see the module's docstring, `agg:costs`): the debounce,
+    or longer when a round of every scope would take more than AGGREGATES_WORK_PERCENT of the time."""
+    share = min(max(settings.AGGREGATES_WORK_PERCENT, 1), 100) / 100
+    round_cost = sum((cache.get(_COSTS) or {}).values())
+    return max(float(settings.AGGREGATES_DEBOUNCE_SECONDS), round_cost * (1.0 / share - 1.0))
 
 
 def _fresh(snap: dict) -> Snapshot:
@@ -170,12 +191,12 @@ def snapshot_refresh(*, scope: str, force: bool = False) -> float | None:
 
 def refresh_schedule(scopes, *, countdown: float | None = None, force: bool = False) -> int:
     """Queue a refresh of each scope that has none queued yet; returns how many were queued.
-    Debounced: the refresh runs `countdown` (AGGREGATES_DEBOUNCE_SECONDS) from now, and
+    Debounced: the refresh runs `countdown` (by default refresh_delay()) from now, and
     changes meanwhile are in it. A broker failure is logged: the scope stays marked stale
     and the next change, reader or periodic refresh queues it again."""
     from apps.catalog.tasks import aggregates_refresh_task
 
-    delay = settings.AGGREGATES_DEBOUNCE_SECONDS if countdown is None else countdown
+    delay = refresh_delay() if countdown is None else countdown
     queued = 0
     for scope in scopes:
         # The key outlives the countdown a little: the task deletes it when it starts.
@@ -239,5 +260,5 @@ def scopes_all() -> list[str]:
     return [OVERVIEW, *sorted(country_scope(c) for c in codes)]
 
 
-__all__ = ["GraphError", "OVERVIEW", "Snapshot", "country_scope", "refresh_schedule", "scopes_all",
+__all__ = ["GraphError", "OVERVIEW", "Snapshot", "country_scope", "refresh_delay", "refresh_schedule", "scopes_all",
            "scopes_changed", "scopes_touched", "snapshot_get", "snapshot_refresh"]

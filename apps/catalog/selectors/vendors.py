@@ -48,32 +48,25 @@ def vendors_home() -> dict:
 
 
 def vendors_list(*, as_of: str | None = None, sort: str = "countries", currency: str = "", page: int = 1) -> dict:
-    """One page (VENDORS_PER_PAGE) of the vendors list in `sort` order: {page_obj, currencies,
-    currency, snapshot}. Today's pages are parts of the overview's snapshot, one read each; on
-    a past date the overview is computed for the request (see vendors_overview)."""
+    """One page (VENDORS_PER_PAGE) of the vendors in `sort` order, each with its cells (the
+    records behind each status, by country: the matrix's rows): {page_obj, countries,
+    currencies, currency, snapshot}. The list and the matrix both read it. Today's pages are
+    parts of the overview's snapshot, one read each; on a past date the overview is computed
+    for the request (see vendors_overview)."""
     if as_of is not None:
         overview = vendors_overview(as_of=as_of)
         currency = _currency(currency, overview["currencies"])
         rows = vendors_sorted(overview["vendors"], sort=sort, currency=currency)
-        return {"page_obj": Paginator(rows, VENDORS_PER_PAGE).get_page(page), "currencies": overview["currencies"],
-                "currency": currency, "snapshot": overview["snapshot"]}
+        return {"page_obj": Paginator(rows, VENDORS_PER_PAGE).get_page(page), "countries": overview["countries"],
+                "currencies": overview["currencies"], "currency": currency, "snapshot": overview["snapshot"]}
     snapshot = aggregates.snapshot_get(aggregates.OVERVIEW)
     summary = snapshot.value or _EMPTY_SUMMARY
     currency = _currency(currency, summary["currencies"])
     page_obj = Paginator(range(summary["total"]), VENDORS_PER_PAGE).get_page(page)
     part = _list_part(sort, currency if sort == "value" else "", page_obj.number)
     page_obj.object_list = (aggregates.snapshot_part(snapshot, aggregates.OVERVIEW, part) or []) if summary["total"] else []
-    return {"page_obj": page_obj, "currencies": summary["currencies"], "currency": currency, "snapshot": snapshot}
-
-
-def vendors_matrix(*, as_of: str | None = None) -> dict:
-    """Every vendor with its cells (the records behind each status), and the countries."""
-    if as_of is not None:
-        return vendors_overview(as_of=as_of)
-    snapshot = aggregates.snapshot_get(aggregates.OVERVIEW)
-    summary = snapshot.value or _EMPTY_SUMMARY
-    return {"vendors": aggregates.snapshot_part(snapshot, aggregates.OVERVIEW, "matrix") or [],
-            "countries": summary["countries"], "currencies": summary["currencies"], "snapshot": snapshot}
+    return {"page_obj": page_obj, "countries": summary["countries"], "currencies": summary["currencies"],
+            "currency": currency, "snapshot": snapshot}
 
 
 def _currency(currency: str, currencies: list[str]) -> str:
@@ -87,17 +80,18 @@ def _list_part(sort: str, currency: str, number: int) -> str:
 def vendors_snapshot(overview: dict) -> tuple[dict, dict]:
     """What the overview's snapshot keeps: a small summary that the home page reads whole
     (the map, the countries, the currencies, the total and the first HOME_VENDORS), and
-    parts that one page each reads: every page of the list in every sort order (without the
-    cells) and the whole list with its cells for the matrix. At a million entities the whole
-    overview is megabytes: read whole by every request, it would take seconds."""
+    parts that one page each reads: every page of the vendors (with their cells, for the list
+    and the matrix alike) in every sort order. At a million entities the whole overview is
+    megabytes (19,000 vendors): read whole by every request, it would take seconds, and one
+    matrix of every vendor would be a page nobody can load."""
     vendors = overview["vendors"]
-    light = [{k: v for k, v in vendor.items() if k != "cells"} for vendor in vendors]
+    top = [{k: v for k, v in vendor.items() if k != "cells"} for vendor in vendors_sorted(vendors)[:HOME_VENDORS]]
     summary = {key: overview[key] for key in ("countries", "map", "currencies", "truncated")}
-    summary.update(total=len(vendors), top=vendors_sorted(light)[:HOME_VENDORS])
-    parts = {"matrix": vendors}
+    summary.update(total=len(vendors), top=top)
+    parts = {}
     for sort in SORTS:
         for currency in (overview["currencies"] or [""]) if sort == "value" else [""]:
-            ordered = vendors_sorted(light, sort=sort, currency=currency)
+            ordered = vendors_sorted(vendors, sort=sort, currency=currency)
             for start in range(0, len(ordered), VENDORS_PER_PAGE):
                 parts[_list_part(sort, currency, start // VENDORS_PER_PAGE + 1)] = ordered[start:start + VENDORS_PER_PAGE]
     return summary, parts
