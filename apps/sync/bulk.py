@@ -63,8 +63,9 @@ def _converter(field: models.Field):
 
 
 # orjson leaves to `default` what the json module would hand to the field's encoder (dates,
-# dataclasses, subclasses of str/int/dict/list), so those are written as the encoder writes them.
-_ORJSON_AS_JSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+# dataclasses), so those are written as the encoder writes them. Subclasses of str, int, dict
+# and list (a TextChoices member) both write as their base type.
+_ORJSON_AS_JSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _json_text(encoder):

@@ -161,13 +161,16 @@ def test_every_name_of_a_large_chunk_is_found_right_after_it_and_the_outbox_carr
     job = run_import(path, dataset="synthetic")
 
     entities = list(Entity.objects.all())
-    assert job.rows_refused == 0 and len(entities) == counts["Company"] + counts["Person"] + counts["PublicBody"]
-    assert len(entities) > SQLITE_ROWS
+    # The file's entities, and the countries and authorities its rows name.
+    assert job.rows_refused == 0 and len(entities) >= counts["Company"] + counts["Person"] + counts["PublicBody"]
+    assert job.entities_created > SQLITE_ROWS
     missed = [e.name for e in entities
               if e.pk not in {hit.entity_id for hit in entity_search(q=e.name, include_unpublished=True, limit=50)}]
     assert missed == []
     objects = {str(obj.uuid): obj for obj in [*entities, *Record.objects.all()]}
-    events = list(OutboxEvent.objects.all())
-    assert len(events) == len(objects)
-    for event in events:
-        assert event.payload == json.loads(json.dumps(objects[event.uid].graph_payload())), event.uid
+    latest = {}
+    for event in OutboxEvent.objects.order_by("version"):
+        latest[event.uid] = event
+    assert set(latest) == set(objects)
+    for uid, event in latest.items():
+        assert event.payload == json.loads(json.dumps(objects[uid].graph_payload())), uid
