@@ -318,6 +318,12 @@ class _import_connection:
     garbage collector."""
 
     PAGES_KIB = 128 * 1024
+    # A chunk writes thousands of pages to the WAL; at SQLite's default (a checkpoint once
+    # the WAL holds 1,000 pages) every commit also copied them into the database file and
+    # synced it, the same index pages again chunk after chunk. Every 10,000 pages (~40 MB
+    # of WAL) instead. Commits are as durable as before (WAL, synchronous=NORMAL: a commit
+    # is in the WAL; a checkpoint only moves it into the main file).
+    CHECKPOINT_PAGES = 10_000
 
     def __enter__(self):
         self.before = None
@@ -331,7 +337,9 @@ class _import_connection:
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 self.before = cursor.execute("PRAGMA cache_size").fetchone()[0]
+                self.checkpoint = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
                 cursor.execute(f"PRAGMA cache_size = -{self.PAGES_KIB}")
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {self.CHECKPOINT_PAGES}")
         return self
 
     def __exit__(self, *exc):
@@ -340,6 +348,7 @@ class _import_connection:
         if self.before is not None and connection.connection is not None:
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA cache_size = {int(self.before)}")
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {int(self.checkpoint)}")
 
 
 def _finish(job: ImportJob, status: str, error: str = "") -> ImportJob:

@@ -145,3 +145,32 @@ def test_a_worker_killed_inside_a_bulk_chunk_resumes_and_writes_nothing_twice(ch
     assert Record.objects.count() == Record.history.count() == records
     assert OutboxEvent.objects.filter(aggregate="record").count() == records
     assert ImportedItem.objects.exclude(record=None).count() == records
+
+
+def test_every_name_of_a_large_chunk_is_found_right_after_it_and_the_outbox_carries_what_save_would(
+        run_import, tmp_path):
+    # More entities than one multi-row INSERT takes (apps.sync.bulk.SQLITE_ROWS), so the name
+    # index is fed by several statements of a chunk, and each payload goes through the JSON
+    # encoder of the bulk path.
+    from apps.catalog.selectors.search import entity_search
+    from apps.sync.bulk import SQLITE_ROWS
+
+    path = tmp_path / "synthetic.jsonl"
+    counts = ftm_synthesize(path, 3 * SQLITE_ROWS + 300, 5)
+
+    job = run_import(path, dataset="synthetic")
+
+    entities = list(Entity.objects.all())
+    # The file's entities, and the countries and authorities its rows name.
+    assert job.rows_refused == 0 and len(entities) >= counts["Company"] + counts["Person"] + counts["PublicBody"]
+    assert job.entities_created > SQLITE_ROWS
+    missed = [e.name for e in entities
+              if e.pk not in {hit.entity_id for hit in entity_search(q=e.name, include_unpublished=True, limit=50)}]
+    assert missed == []
+    objects = {str(obj.uuid): obj for obj in [*entities, *Record.objects.all()]}
+    latest = {}
+    for event in OutboxEvent.objects.order_by("version"):
+        latest[event.uid] = event
+    assert set(latest) == set(objects)
+    for uid, event in latest.items():
+        assert event.payload == json.loads(json.dumps(objects[uid].graph_payload())), uid
