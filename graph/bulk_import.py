@@ -107,7 +107,7 @@ class CsvFiles:
     write_entities()/write_records() take plain rows whose properties are a tuple in the
     order `entity_props` / `record_props` name (the projection's own order, e.g.
     apps.catalog's ENTITY_GRAPH_PROPS; default: graph.models' order); a value None is no
-    property. write() takes the online writer's change dicts."""
+    property."""
 
     folder: Path
     entity_props: tuple | None = None
@@ -150,54 +150,31 @@ class CsvFiles:
 
     def write_entities(self, rows) -> None:
         """Add entities: rows (kind, uid, version, properties tuple)."""
-        lines: dict = {}
-        formats = self._entity_format
-        for kind, uid, version, props in rows:
-            try:
-                line = ",".join([_quoted(uid), "%d" % version,
-                                 *["" if v is None else '"' + v.replace('"', '""') + '"' if text else f(v)
-                                   for (text, f), v in zip(formats, props)]])
-            except (TypeError, ValueError, AttributeError) as exc:
-                raise BulkImportError(f"entity {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
-            key = (NODE_LABELS[kind], "\n" in line or "\r" in line)
-            lines.setdefault(key, []).append(line)
-            self.nodes += 1
-        self._flush("nodes", lines)
+        self.nodes += self._write("nodes", "entity", NODE_LABELS, self._entity_format,
+                                  ((kind, uid, (uid,), version, props) for kind, uid, version, props in rows))
 
     def write_records(self, rows) -> None:
         """Add records: rows (kind, uid, version, subject uid, object uid, properties tuple)."""
+        self.relationships += self._write("relationships", "record", REL_TYPES, self._record_format,
+                                          ((kind, uid, (s, o, uid), version, props)
+                                           for kind, uid, version, s, o, props in rows))
+
+    def _write(self, option: str, what: str, groups: dict, formats, rows) -> int:
+        """One page of rows (kind, uid, the quoted id columns, version, properties) as CSV lines,
+        grouped by label / type; returns how many."""
         lines: dict = {}
-        formats = self._record_format
-        for kind, uid, version, s, o, props in rows:
+        count = 0
+        for kind, uid, ids, version, props in rows:
             try:
-                line = ",".join([_quoted(s), _quoted(o), _quoted(uid), "%d" % version,
+                line = ",".join([*map(_quoted, ids), "%d" % version,
                                  *["" if v is None else '"' + v.replace('"', '""') + '"' if text else f(v)
                                    for (text, f), v in zip(formats, props)]])
             except (TypeError, ValueError, AttributeError) as exc:
-                raise BulkImportError(f"record {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
-            key = (REL_TYPES[kind], "\n" in line or "\r" in line)
-            lines.setdefault(key, []).append(line)
-            self.relationships += 1
-        self._flush("relationships", lines)
-
-    def write(self, changes: list[dict]) -> None:
-        """Add a batch of upsert changes (as graph.sync.apply_changes takes them)."""
-        for change in changes:
-            if change["op"] != "upsert":
-                continue
-            payload = change["payload"]
-            entity = change["aggregate"] == "entity"
-            names = [name for name, _ in (self._entity_columns if entity else self._record_columns)]
-            unknown = payload["props"].keys() - set(names)
-            if unknown:
-                raise BulkImportError(f"{change['aggregate']} {change['uid']}: payload field(s) {sorted(unknown)} "
-                                      f"are not declared in graph.models, so the importer has no column for them")
-            values = tuple(map(payload["props"].get, names))
-            if entity:
-                self.write_entities([(payload["kind"], change["uid"], change["version"], values)])
-            else:
-                self.write_records([(payload["kind"], change["uid"], change["version"], payload["s"], payload["o"],
-                                     values)])
+                raise BulkImportError(f"{what} {uid}: a value cannot be written to the importer's CSV: {exc}") from exc
+            lines.setdefault((groups[kind], "\n" in line or "\r" in line), []).append(line)
+            count += 1
+        self._flush(option, lines)
+        return count
 
     def __getstate__(self):
         # What an export process hands back: the files written, not the writer.

@@ -298,9 +298,9 @@ def _shortest_paths_search(ends: dict, *, hops: int, exact: bool, limit: int, pa
     [node, rel, node, ...] from a to b; None when both sides have a hub to cross."""
     step = PATH_STEP_EXACT if exact else PATH_STEP_FAST
     # Per side: the depth of every node reached, the (rel, previous node) pairs leading to
-    # each node from the depth before, the frontier, its nodes' degrees and their sum.
+    # each node from the depth before, the frontier and the sum of its nodes' degrees.
     sides = {key: {"depth": {end["id"]: 0}, "back": {}, "frontier": [end["id"]], "degree": end["degree"],
-                   "level": 0, "degrees": {end["id"]: end["degree"]}} for key, end in ends.items()}
+                   "level": 0} for key, end in ends.items()}
 
     def meeting() -> list[str]:
         return [v for v in sides["a"]["frontier"] if sides["b"]["depth"].get(v) == sides["b"]["level"]]
@@ -338,7 +338,7 @@ def _shortest_paths_search(ends: dict, *, hops: int, exact: bool, limit: int, pa
 def _advance(side: dict, rows: list[dict]) -> None:
     """One step of a side's search: rows {u, r, v, degree} lead from its frontier to v."""
     level = side["level"] + 1
-    depth, back, degrees = side["depth"], side["back"], side["degrees"]
+    depth, back = side["depth"], side["back"]
     frontier, degree = [], 0
     for row in rows:
         v = row["v"]
@@ -347,7 +347,6 @@ def _advance(side: dict, rows: list[dict]) -> None:
             depth[v] = level
             back[v] = [(row["r"], row["u"])]
             frontier.append(v)
-            degrees[v] = row["degree"]
             degree += row["degree"]
         elif seen == level:
             back[v].append((row["r"], row["u"]))

@@ -137,7 +137,7 @@ def _claim(batch_size: int) -> list[OutboxEvent]:
     return events
 
 
-def _id_slices(ids: list[int], size: int = 900):
+def _id_slices(ids: list, size: int = 900):
     # Under SQLite's limit of bound variables per statement (999 in older builds).
     for i in range(0, len(ids), size):
         yield ids[i:i + size]
@@ -220,11 +220,11 @@ def _record(outcome: _Outcome, result: DrainResult) -> None:
     applied = [e for e in newest.values() if outcomes.get(e.uid) == "applied"]
     # One statement per slice: CASE WHEN id IN (...) THEN <version before>, one branch per
     # distinct version (an import's new objects all had 0: one branch, not thousands).
-    for i in range(0, len(applied), 900):
+    for some in _id_slices(applied):
         by_before: dict[int, list[int]] = {}
-        for e in applied[i:i + 900]:
+        for e in some:
             by_before.setdefault(before[e.uid], []).append(e.id)
-        OutboxEvent.objects.filter(id__in=[e.id for e in applied[i:i + 900]]).update(graph_version_before=Case(
+        OutboxEvent.objects.filter(id__in=[e.id for e in some]).update(graph_version_before=Case(
             *[When(id__in=ids, then=Value(version)) for version, ids in by_before.items()],
             output_field=PositiveIntegerField()
         ))

@@ -120,8 +120,6 @@ def test_it_refuses_a_graph_this_project_does_not_run(settings):
 
 
 def test_it_refuses_a_list_element_it_cannot_write_and_names_the_object(tmp_path):
-    files = CsvFiles(tmp_path / "csv")
-    change = {"aggregate": "entity", "op": "upsert", "uid": "e-1", "version": 1,
-              "payload": {"kind": "company", "props": {"name": "A", "kind": "company", "aliases": ["x\x1fy"]}}}
+    files = CsvFiles(tmp_path / "csv", entity_props=("name", "kind", "aliases"))
     with pytest.raises(BulkImportError, match="entity e-1: .*U\\+001F"):
-        files.write([change])
+        files.write_entities([("company", "e-1", 1, ("A", "company", ["x\x1fy"]))])
