@@ -86,13 +86,18 @@ class Record(SyncedModel):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     key = models.SlugField(max_length=100, unique=True, null=True, blank=True,
                            help_text="Stable key used by curated data files.")
-    kind = models.CharField(max_length=16, choices=RecordKind.choices, db_index=True)
-    subject = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="records_out", error_messages=_missing)
-    object = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="records_in", error_messages=_missing)
+    # The four ends and the kind are indexed together (Meta: record_<end>_group); no index of
+    # the kind alone: a handful of values over millions of rows serves no query, and every
+    # index costs every import insert.
+    kind = models.CharField(max_length=16, choices=RecordKind.choices)
+    subject = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="records_out", error_messages=_missing,
+                                db_index=False)
+    object = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="records_in", error_messages=_missing,
+                               db_index=False)
     site = models.ForeignKey(Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="records_at", error_messages=_missing,
-                             help_text="Where it happens: a site or a country.")
+                             db_index=False, help_text="Where it happens: a site or a country.")
     party = models.ForeignKey(Entity, on_delete=models.PROTECT, null=True, blank=True, related_name="records_party", error_messages=_missing,
-                              help_text="A third party: a loan's tied supplier, a deployment's operator, ...")
+                              db_index=False, help_text="A third party: a loan's tied supplier, a deployment's operator, ...")
     # Indexed by a partial index (Meta): nearly every record has no `related` one.
     related = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followups",
                                 db_index=False,
@@ -115,7 +120,9 @@ class Record(SyncedModel):
     flag = models.CharField(max_length=300, blank=True,
                             help_text="Why reviewers should look at it again (e.g. a quote no longer found in its source).")
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Not indexed: no page reads records by their publisher (only deleting a user looks them up).
+    published_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Read by the record's id (and history_date) only: see Entity.history.
@@ -127,6 +134,11 @@ class Record(SyncedModel):
         ordering = ["start", "id"]
         permissions = [("publish_record", "Can publish and retract records")]
         indexes = [
+            # An entity's records by each end: a group of an entity's page (its kinds) read in
+            # date order, stopping after a page (selectors.browse.entity_group_page); the
+            # prefix serves every lookup by the end alone (the foreign keys, merges, exports).
+            *[models.Index(fields=[end, "kind", "start", "id"], name=f"record_{end}_group")
+              for end in ("subject", "object", "site", "party")],
             # The timeline reads records in date order and stops after a page.
             models.Index(fields=["start", "id"], name="record_start_id"),
             # The home page and the feeds: the latest published first (see selectors.latest).

@@ -1,0 +1,96 @@
+"""An entity's records by each end and kind, in date order: (end, kind, start, id) for the four
+ends, in place of the four single-column foreign-key indexes (their lookups use the new
+indexes' first column). Also dropped: the record's `kind` index (a handful of values; no
+query is served by it) and its `published_by` index (no page reads records by publisher).
+
+The composite indexes are built first, so every foreign key keeps an index throughout. Only the
+old indexes are dropped: Django's SQLite AlterField would copy the whole record table (minutes
+at millions of rows), so the database side is a DROP INDEX per column, found by introspection
+(both databases; PostgreSQL's `kind` also has a `_like` index), and the state side the
+AlterFields (as in 0011)."""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+
+UNINDEXED = ["subject_id", "object_id", "site_id", "party_id", "kind", "published_by_id"]
+
+
+def _indexes_drop(apps, schema_editor):
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, "catalog_record")
+    for name, info in found.items():
+        if (info["index"] and not info["unique"] and not info["primary_key"]
+                and len(info["columns"]) == 1 and info["columns"][0] in UNINDEXED):
+            schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+
+
+def _indexes_create(apps, schema_editor):
+    table = schema_editor.quote_name("catalog_record")
+    for column in UNINDEXED:
+        schema_editor.execute(f"CREATE INDEX {schema_editor.quote_name(f'catalog_record_{column}_idx')} "
+                              f"ON {table} ({schema_editor.quote_name(column)})")
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('catalog', '0011_history_indexes_dropped'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddIndex(
+            model_name='record',
+            index=models.Index(fields=['subject', 'kind', 'start', 'id'], name='record_subject_group'),
+        ),
+        migrations.AddIndex(
+            model_name='record',
+            index=models.Index(fields=['object', 'kind', 'start', 'id'], name='record_object_group'),
+        ),
+        migrations.AddIndex(
+            model_name='record',
+            index=models.Index(fields=['site', 'kind', 'start', 'id'], name='record_site_group'),
+        ),
+        migrations.AddIndex(
+            model_name='record',
+            index=models.Index(fields=['party', 'kind', 'start', 'id'], name='record_party_group'),
+        ),
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(_indexes_drop, _indexes_create)],
+            state_operations=[
+            migrations.AlterField(
+                model_name='record',
+                name='kind',
+                field=models.CharField(choices=[('ownership', 'Ownership / control'), ('role', 'Role'), ('contract', 'Tender / contract'), ('ban', 'Ban / restriction'), ('loan', 'Loan'), ('donation', 'Donation'), ('deployment', 'Deployment'), ('investigation', 'Investigation / raid'), ('court_case', 'Court case'), ('statement', 'Statement')], max_length=16),
+            ),
+            migrations.AlterField(
+                model_name='record',
+                name='object',
+                field=models.ForeignKey(db_index=False, error_messages={'invalid': 'There is no entity with id %(value)r: it does not exist.'}, on_delete=django.db.models.deletion.PROTECT, related_name='records_in', to='catalog.entity'),
+            ),
+            migrations.AlterField(
+                model_name='record',
+                name='party',
+                field=models.ForeignKey(blank=True, db_index=False, error_messages={'invalid': 'There is no entity with id %(value)r: it does not exist.'}, help_text="A third party: a loan's tied supplier, a deployment's operator, ...", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='records_party', to='catalog.entity'),
+            ),
+            migrations.AlterField(
+                model_name='record',
+                name='published_by',
+                field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            ),
+            migrations.AlterField(
+                model_name='record',
+                name='site',
+                field=models.ForeignKey(blank=True, db_index=False, error_messages={'invalid': 'There is no entity with id %(value)r: it does not exist.'}, help_text='Where it happens: a site or a country.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='records_at', to='catalog.entity'),
+            ),
+            migrations.AlterField(
+                model_name='record',
+                name='subject',
+                field=models.ForeignKey(db_index=False, error_messages={'invalid': 'There is no entity with id %(value)r: it does not exist.'}, on_delete=django.db.models.deletion.PROTECT, related_name='records_out', to='catalog.entity'),
+            ),
+            ],
+        ),
+    ]
