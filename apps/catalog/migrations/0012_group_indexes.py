@@ -1,6 +1,6 @@
 """An entity's records by each end and kind, in date order: (end, kind, start, id) for the four
-ends, in place of the four single-column foreign-key indexes (their lookups use the new
-indexes' first column). Also dropped: the record's `kind` index (a handful of values; no
+ends (for site and party only the records that have one), in place of the four single-column
+foreign-key indexes (their lookups use the new indexes' first column). Also dropped: the record's `kind` index (a handful of values; no
 query is served by it) and its `published_by` index (no page reads records by publisher).
 
 The composite indexes are built first, so every foreign key keeps an index throughout. Only the
@@ -52,11 +52,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='record',
-            index=models.Index(fields=['site', 'kind', 'start', 'id'], name='record_site_group'),
+            index=models.Index(condition=models.Q(('site__isnull', False)), fields=['site', 'kind', 'start', 'id'], name='record_site_group'),
         ),
         migrations.AddIndex(
             model_name='record',
-            index=models.Index(fields=['party', 'kind', 'start', 'id'], name='record_party_group'),
+            index=models.Index(condition=models.Q(('party__isnull', False)), fields=['party', 'kind', 'start', 'id'], name='record_party_group'),
         ),
         migrations.SeparateDatabaseAndState(
             database_operations=[migrations.RunPython(_indexes_drop, _indexes_create)],
