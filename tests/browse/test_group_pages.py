@@ -118,7 +118,7 @@ def test_ownership_splits_into_owners_and_holdings_by_end(client, publish):
     assert _page(client, vendor, "holdings")[:2] == (1, ["Vendor owns subsidiary"])
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan; PostgreSQL's is checked at 1M in the README")
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan (PostgreSQL's, on a store of a realistic size: README, Benchmarks)")
 def test_each_end_of_a_group_is_read_in_order_from_its_index(publish):
     vendor = publish.entity("Acme Scanners Ltd")
     arms = browse_selectors._group_arms(vendor, "investigations", None)
