@@ -50,7 +50,8 @@ def with_sources(qs: QuerySet) -> QuerySet:
     # The evidence badge in the card reads `published_followups` (the subject's responses);
     # prefetching it here keeps a page at a fixed number of queries.
     # kind/workflow are compared through Lower() on purpose: as plain equalities SQLite's
-    # planner would pick their (unselective) indexes over the related_id one the prefetch needs.
+    # planner would pick the (unselective) workflow index over the related_id one the prefetch
+    # needs (the kind had one too, until catalog 0012).
     statements = (public_records().alias(k=Lower("kind"))
                   .filter(k=RecordKind.STATEMENT).select_related("subject", "object")
                   .prefetch_related(Prefetch("citations", queryset=Citation.objects.select_related("source")
