@@ -1,6 +1,7 @@
 """The import's bulk path: thousands of rows per transaction with their history and outbox
 rows, under the models' own rules, refusing a bad row alone, resumable after a kill."""
 import json
+import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -56,6 +57,28 @@ def test_it_writes_history_and_outbox_rows_and_the_drained_outbox_puts_the_entit
     assert (_history_counts(), OutboxEvent.objects.count(),
             sorted(Entity.objects.values_list("version", flat=True))) == before
 
+
+
+def test_it_gives_imported_objects_uuids_in_creation_order_within_their_group(run_import, tmp_path):
+    """New uuids are appended to the uuid and outbox indexes (apps.catalog.ids), not written
+    at random places: within each group (the first byte) they follow the order of creation."""
+    path = tmp_path / "synthetic.jsonl"
+    ftm_synthesize(path, 600, 5)
+
+    run_import(path, dataset="synthetic")
+
+    for model in (Entity, Record):
+        made = list(model.objects.order_by("pk").values_list("uuid", flat=True))
+        assert len(made) == len(set(made)) > 100
+        assert {(u.version, u.variant) for u in made} == {(8, uuid.RFC_4122)}
+        groups = {}
+        for u in made:
+            groups.setdefault(u.bytes[0], []).append(u)
+        assert all(group == sorted(group) for group in groups.values())
+        assert len(groups) > 16
+    # The outbox (and so the graph) carries the same keys.
+    assert set(OutboxEvent.objects.values_list("uid", flat=True)) >= {
+        str(u) for u in Record.objects.values_list("uuid", flat=True)}
 
 def test_a_chunk_with_one_invalid_row_refuses_that_row_alone_with_its_line_and_field(run_import, tmp_path):
     rows = [
@@ -174,3 +197,25 @@ def test_every_name_of_a_large_chunk_is_found_right_after_it_and_the_outbox_carr
     assert set(latest) == set(objects)
     for uid, event in latest.items():
         assert event.payload == json.loads(json.dumps(objects[uid].graph_payload())), uid
+
+
+def test_the_read_ahead_gives_every_row_in_order_and_a_reading_error_where_it_happened():
+    """The import parses the next rows in a thread while the database writes (services._rows_ahead)."""
+    import threading
+
+    from apps.ingest.services import _rows_ahead
+
+    def rows():
+        yield from range(1234)
+        raise OSError("the disk went away")
+
+    got = []
+    with pytest.raises(OSError, match="the disk went away"):
+        for row in _rows_ahead(rows(), block=100, blocks=2):
+            got.append(row)
+    assert got == list(range(1234))
+    # A caller that stops early (a cancelled job, a failed chunk) ends the reading thread.
+    reading = _rows_ahead(iter(range(10**7)), block=10, blocks=2)
+    assert next(reading) == 0
+    reading.close()
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
