@@ -45,7 +45,6 @@ from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MappingJoin, MatchCandidate, RefusedRow,
                                 TrustedDataset)
 from apps.ops.dbstats import planner_statistics_refresh
-from apps.ops.readahead import read_ahead
 from apps.sync.bulk import rows_insert
 from apps.sync.models import touches_coalesced
 
@@ -352,39 +351,6 @@ class _import_connection:
                 cursor.execute(f"PRAGMA wal_autocheckpoint = {int(self.checkpoint)}")
 
 
-def _rows_ahead(rows, *, block: int = 500, blocks: int = 20):
-    """The rows of a reader's parse(), read and validated in a thread of its own up to
-    `blocks` x `block` rows ahead (apps.ops.readahead), in order. Why: the database does its
-    part of each chunk (SQLite's B-tree work, PostgreSQL's round trips) without holding the
-    interpreter's lock, so on a second core the next rows are parsed and checked meanwhile
-    instead of after. Every write, transaction and checkpoint stays in the caller's thread; a
-    reader's parse() only reads the stored file, never the database."""
-    def parts():
-        part = []
-        try:
-            for row in rows:
-                part.append(row)
-                if len(part) >= block:
-                    yield part
-                    part = []
-        except Exception:
-            if part:  # the rows read before an error come before it
-                yield part
-            raise
-        finally:
-            close = getattr(rows, "close", None)
-            if close is not None:
-                close()
-        if part:
-            yield part
-    ahead = read_ahead(parts(), depth=blocks)
-    try:
-        for part in ahead:
-            yield from part
-    finally:
-        ahead.close()
-
-
 def _finish(job: ImportJob, status: str, error: str = "") -> ImportJob:
     job.status, job.error, job.finished_at = status, error, timezone.now()
     job.save()
@@ -479,23 +445,20 @@ class _FtmImport:
             return
         batch: list[ftm.Row] = []
         taken = 0
-        rows = _rows_ahead(self.reader.parse(self.path, self.options, keep=keep)
-                           if getattr(self.reader, "PARSE_KEEPS", False) else self.reader.parse(self.path, self.options))
-        try:
-            for row in rows:
-                if row.refusal is None and wanted(row):
-                    taken += 1
-                    if taken <= skip:
-                        self._remember(row)
-                        continue
-                    batch.append(row)
-                if len(batch) >= self.chunk:
-                    self._chunk(batch, handle, (index, taken))
-                    batch = []
-            if batch:
+        rows = (self.reader.parse(self.path, self.options, keep=keep) if getattr(self.reader, "PARSE_KEEPS", False)
+                else self.reader.parse(self.path, self.options))
+        for row in rows:
+            if row.refusal is None and wanted(row):
+                taken += 1
+                if taken <= skip:
+                    self._remember(row)
+                    continue
+                batch.append(row)
+            if len(batch) >= self.chunk:
                 self._chunk(batch, handle, (index, taken))
-        finally:
-            rows.close()
+                batch = []
+        if batch:
+            self._chunk(batch, handle, (index, taken))
 
     def _remember(self, row: ftm.Row) -> None:
         """What _entity_row keeps of a row for the later passes (a resumed run skips it)."""

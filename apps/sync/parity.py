@@ -316,12 +316,34 @@ def _prefetched(batches: Iterator[list[dict]], *, threaded: bool) -> Iterator[li
     if not threaded:
         yield from batches
         return
+    import queue
+    import threading
+
     from django.db import connection as thread_connection
 
-    from apps.ops.readahead import read_ahead
+    pending: queue.Queue = queue.Queue(maxsize=2)
+    done = object()
 
-    # The thread's own connection, closed in that thread (a lambda: looked up there, not here).
-    yield from read_ahead(batches, depth=2, after=lambda: thread_connection.close())
+    def produce():
+        try:
+            for batch in batches:
+                pending.put(batch)
+            pending.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            pending.put(exc)
+        finally:
+            thread_connection.close()
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    while True:
+        item = pending.get()
+        if item is done:
+            break
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    thread.join()
 
 
 def graph_rebuild(*, batch_size: int = REBUILD_BATCH, fresh: bool = False, stdout=None) -> dict:

@@ -197,25 +197,3 @@ def test_every_name_of_a_large_chunk_is_found_right_after_it_and_the_outbox_carr
     assert set(latest) == set(objects)
     for uid, event in latest.items():
         assert event.payload == json.loads(json.dumps(objects[uid].graph_payload())), uid
-
-
-def test_the_read_ahead_gives_every_row_in_order_and_a_reading_error_where_it_happened():
-    """The import parses the next rows in a thread while the database writes (services._rows_ahead)."""
-    import threading
-
-    from apps.ingest.services import _rows_ahead
-
-    def rows():
-        yield from range(1234)
-        raise OSError("the disk went away")
-
-    got = []
-    with pytest.raises(OSError, match="the disk went away"):
-        for row in _rows_ahead(rows(), block=100, blocks=2):
-            got.append(row)
-    assert got == list(range(1234))
-    # A caller that stops early (a cancelled job, a failed chunk) ends the reading thread.
-    reading = _rows_ahead(iter(range(10**7)), block=10, blocks=2)
-    assert next(reading) == 0
-    reading.close()
-    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
