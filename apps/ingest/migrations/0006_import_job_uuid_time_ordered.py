@@ -5,15 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    """New jobs' uuids from apps.catalog.ids.uuid_new. The default lives in Python only, so
+    nothing changes in the database: without SeparateDatabaseAndState, Django would rebuild the
+    whole table on SQLite for a change of default (and a rebuilt table loses its triggers)."""
 
     dependencies = [
         ('ingest', '0005_job_heartbeat_checkpoint'),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='importjob',
-            name='uuid',
-            field=models.UUIDField(default=apps.catalog.ids.uuid_new, editable=False, unique=True),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='importjob',
+                    name='uuid',
+                    field=models.UUIDField(default=apps.catalog.ids.uuid_new, editable=False, unique=True),
+                ),
+            ],
+            database_operations=[],
         ),
     ]
