@@ -16,3 +16,14 @@ def test_new_uuids_are_unique_version_8_uuids_spread_evenly_over_their_first_hex
     # 16 gets its share (256 expected; the bounds are seven standard deviations away).
     spread = Counter(str(u)[0] for u in made)
     assert len(spread) == 16 and all(150 < count < 370 for count in spread.values())
+
+
+def test_objects_made_together_get_different_short_keys_and_old_keys_stay():
+    """A citation key ("vg-" and eight hex digits) must tell apart the objects one import makes;
+    a uuid4's key stays what was cited before."""
+    from apps.catalog.ids import uuid_short
+
+    made = [uuid_new() for _ in range(300)]
+    assert len({uuid_short(u) for u in made}) == len(made)
+    old = uuid.UUID("3f2a9c1d-0000-4000-8000-000000000000")
+    assert uuid_short(old) == "3f2a9c1d"
