@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.catalog.ids import uuid_short
 from apps.catalog.models import Entity, Record, Source
 from apps.catalog.vocab import Workflow
 from apps.citations import cite, exports, selectors
@@ -55,7 +56,7 @@ def record_claim(request, record: Record) -> cite.Claim:
     latest = record.history.order_by("-history_date", "-history_id").first()
     evidence = selectors.record_evidence(record)
     return cite.Claim(
-        key=f"vg-{str(record.uuid)[:8]}",
+        key=f"vg-{uuid_short(record.uuid)}",
         text=cite.record_claim_text(record),
         citations=[c for c in record.citations.all()],
         permalink=request.build_absolute_uri(reverse("citations:record", args=[record.uuid])),
@@ -142,7 +143,7 @@ def cite_entity(request, uuid):
         raise Http404("No citation supports this fact.")
     latest = entity.history.order_by("-history_date", "-history_id").first()
     claim = cite.Claim(
-        key=f"vg-{str(entity.uuid)[:8]}" + (f"-{hashlib.sha1(fact.encode()).hexdigest()[:6]}" if fact else ""),
+        key=f"vg-{uuid_short(entity.uuid)}" + (f"-{hashlib.sha1(fact.encode()).hexdigest()[:6]}" if fact else ""),
         text=cite.entity_fact_text(entity, fact, citations),
         citations=citations,
         permalink=request.build_absolute_uri(_entity_url(entity)),
@@ -206,7 +207,7 @@ def export_entity(request, uuid, fmt):
         return HttpResponse("The graph is unavailable right now; try again shortly.", status=503,
                             content_type="text/plain")
     bundle = exports.bundle_build(records, extra_entities=[entity])
-    return _export_response(bundle, fmt, entity.key or str(entity.uuid)[:8])
+    return _export_response(bundle, fmt, entity.key or uuid_short(entity.uuid))
 
 
 @rate_limited("exports")

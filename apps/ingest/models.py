@@ -1,8 +1,9 @@
 """Import jobs: one run of one file of a published dataset, with what it refused and what it
 left unresolved, and the map from the dataset's own ids to our entities and records."""
-import uuid
 
 from django.db import models
+
+from apps.catalog.ids import uuid_new
 
 
 class ImportJob(models.Model):
@@ -17,7 +18,7 @@ class ImportJob(models.Model):
 
     FINISHED = (Status.DONE, Status.REFUSED, Status.FAILED, Status.CANCELLED)
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid_new, unique=True, editable=False)
     format = models.CharField(max_length=16, default="ftm", help_text="ftm, ocds, bods or csv (apps.ingest.formats).")
     dataset = models.CharField(max_length=200, help_text="The dataset's name; its items are matched across imports by it.")
     publisher = models.CharField(max_length=300, blank=True)

@@ -1,6 +1,7 @@
 """The import's bulk path: thousands of rows per transaction with their history and outbox
 rows, under the models' own rules, refusing a bad row alone, resumable after a kill."""
 import json
+import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -56,6 +57,28 @@ def test_it_writes_history_and_outbox_rows_and_the_drained_outbox_puts_the_entit
     assert (_history_counts(), OutboxEvent.objects.count(),
             sorted(Entity.objects.values_list("version", flat=True))) == before
 
+
+
+def test_it_gives_imported_objects_uuids_in_creation_order_within_their_group(run_import, tmp_path):
+    """New uuids are appended to the uuid and outbox indexes (apps.catalog.ids), not written
+    at random places: within each group (the first byte) they follow the order of creation."""
+    path = tmp_path / "synthetic.jsonl"
+    ftm_synthesize(path, 600, 5)
+
+    run_import(path, dataset="synthetic")
+
+    for model in (Entity, Record):
+        made = list(model.objects.order_by("pk").values_list("uuid", flat=True))
+        assert len(made) == len(set(made)) > 100
+        assert {(u.version, u.variant) for u in made} == {(8, uuid.RFC_4122)}
+        groups = {}
+        for u in made:
+            groups.setdefault(u.bytes[0], []).append(u)
+        assert all(group == sorted(group) for group in groups.values())
+        assert len(groups) > 16
+    # The outbox (and so the graph) carries the same keys.
+    assert set(OutboxEvent.objects.values_list("uid", flat=True)) >= {
+        str(u) for u in Record.objects.values_list("uuid", flat=True)}
 
 def test_a_chunk_with_one_invalid_row_refuses_that_row_alone_with_its_line_and_field(run_import, tmp_path):
     rows = [

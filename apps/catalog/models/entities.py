@@ -1,11 +1,11 @@
 import functools
-import uuid
 
 import pycountry
 from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from apps.catalog.ids import uuid_new
 from apps.catalog.text import normalize_name
 from apps.catalog.vocab import EntityKind, Workflow
 from apps.sync.models import SyncedModel
@@ -63,7 +63,7 @@ class Entity(SyncedModel):
 
     graph_aggregate = "entity"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid_new, unique=True, editable=False)
     key = models.SlugField(max_length=100, unique=True, null=True, blank=True,
                            help_text="Stable key used by curated data files.")
     kind = models.CharField(max_length=16, choices=EntityKind.choices, db_index=True)

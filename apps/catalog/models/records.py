@@ -1,5 +1,4 @@
 import functools
-import uuid
 from decimal import Decimal
 
 import pycountry
@@ -12,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from apps.catalog import dates
 from apps.catalog.dates import PartialDateField
+from apps.catalog.ids import uuid_new
 from apps.catalog.vocab import AMOUNT_KINDS, PROCEDURES, STATUSES, RecordKind, Workflow
 from apps.sync.models import SyncedModel
 
@@ -83,7 +83,7 @@ class Record(SyncedModel):
     graph_aggregate = "record"
     _missing = {"invalid": "There is no entity with id %(value)r: it does not exist."}
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid_new, unique=True, editable=False)
     key = models.SlugField(max_length=100, unique=True, null=True, blank=True,
                            help_text="Stable key used by curated data files.")
     # The four ends and the kind are indexed together (Meta: record_<end>_group); no index of

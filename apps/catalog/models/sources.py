@@ -1,7 +1,6 @@
 import gzip
 import hashlib
 import re
-import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -11,6 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from apps.catalog.dates import PartialDateField
+from apps.catalog.ids import uuid_new
 
 
 # Only web addresses a reader can open: no javascript:, file:, ftp: or data: links.
@@ -33,7 +33,7 @@ class Source(models.Model):
         PRIMARY = "primary", "Primary source (register, court, official statement)"
         DATASET = "dataset", "Dataset"
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uuid = models.UUIDField(default=uuid_new, unique=True, editable=False)
     key = models.SlugField(max_length=100, unique=True, null=True, blank=True,
                            help_text="Stable key used by curated data files.")
     title = models.CharField(max_length=500)

@@ -1,0 +1,29 @@
+"""New rows' uuids (apps.catalog.ids.uuid_new): valid, unique, ordered by creation within their
+group, and spread evenly over their first hex digits (graph_check cuts the uid space there)."""
+import uuid
+from collections import Counter
+
+from apps.catalog.ids import uuid_new
+
+
+def test_new_uuids_are_unique_version_8_uuids_spread_evenly_over_their_first_hex_digit():
+    made = [uuid_new() for _ in range(4096)]
+
+    assert len(set(made)) == len(made)
+    assert {(u.version, u.variant) for u in made} == {(8, uuid.RFC_4122)}
+    assert all(uuid.UUID(str(u)) == u for u in made)  # written and read back as any uuid
+    # graph_check (graph.sync.uid_ranges) splits uids by their first hex digits: each of the
+    # 16 gets its share (256 expected; the bounds are seven standard deviations away).
+    spread = Counter(str(u)[0] for u in made)
+    assert len(spread) == 16 and all(150 < count < 370 for count in spread.values())
+
+
+def test_objects_made_together_get_different_short_keys_and_old_keys_stay():
+    """A citation key ("vg-" and eight hex digits) must tell apart the objects one import makes;
+    a uuid4's key stays what was cited before."""
+    from apps.catalog.ids import uuid_short
+
+    made = [uuid_new() for _ in range(300)]
+    assert len({uuid_short(u) for u in made}) == len(made)
+    old = uuid.UUID("3f2a9c1d-0000-4000-8000-000000000000")
+    assert uuid_short(old) == "3f2a9c1d"
