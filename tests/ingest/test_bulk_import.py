@@ -58,7 +58,6 @@ def test_it_writes_history_and_outbox_rows_and_the_drained_outbox_puts_the_entit
             sorted(Entity.objects.values_list("version", flat=True))) == before
 
 
-
 def test_it_gives_imported_objects_uuids_in_creation_order_within_their_group(run_import, tmp_path):
     """New uuids are appended to the uuid and outbox indexes (apps.catalog.ids), not written
     at random places: within each group (the first byte) they follow the order of creation."""
@@ -79,6 +78,7 @@ def test_it_gives_imported_objects_uuids_in_creation_order_within_their_group(ru
     # The outbox (and so the graph) carries the same keys.
     assert set(OutboxEvent.objects.values_list("uid", flat=True)) >= {
         str(u) for u in Record.objects.values_list("uuid", flat=True)}
+
 
 def test_a_chunk_with_one_invalid_row_refuses_that_row_alone_with_its_line_and_field(run_import, tmp_path):
     rows = [

@@ -12,6 +12,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from apps.ops.schema import single_column_indexes_create, single_column_indexes_drop
+
 
 UNINDEXED = {
     "historicalalias": ["workflow"],
@@ -24,23 +26,13 @@ UNINDEXED = {
 
 
 def _indexes_drop(apps, schema_editor):
-    connection = schema_editor.connection
-    with connection.cursor() as cursor:
-        for model, columns in UNINDEXED.items():
-            table = f"catalog_{model}"
-            found = connection.introspection.get_constraints(cursor, table)
-            for name, info in found.items():
-                if (info["index"] and not info["unique"] and not info["primary_key"]
-                        and len(info["columns"]) == 1 and info["columns"][0] in columns):
-                    schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+    for model, columns in UNINDEXED.items():
+        single_column_indexes_drop(schema_editor, f"catalog_{model}", columns)
 
 
 def _indexes_create(apps, schema_editor):
     for model, columns in UNINDEXED.items():
-        table = schema_editor.quote_name(f"catalog_{model}")
-        for column in columns:
-            schema_editor.execute(f"CREATE INDEX {schema_editor.quote_name(f'catalog_{model}_{column}_idx')} "
-                                  f"ON {table} ({schema_editor.quote_name(column)})")
+        single_column_indexes_create(schema_editor, f"catalog_{model}", columns)
 
 
 class Migration(migrations.Migration):

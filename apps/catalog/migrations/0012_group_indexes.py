@@ -14,18 +14,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from apps.ops.schema import single_column_indexes_create, single_column_indexes_drop
+
 
 UNINDEXED = ["subject_id", "object_id", "site_id", "party_id", "kind", "published_by_id"]
 
 
 def _indexes_drop(apps, schema_editor):
-    connection = schema_editor.connection
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, "catalog_record")
-    for name, info in found.items():
-        if (info["index"] and not info["unique"] and not info["primary_key"]
-                and len(info["columns"]) == 1 and info["columns"][0] in UNINDEXED):
-            schema_editor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")
+    single_column_indexes_drop(schema_editor, "catalog_record", UNINDEXED)
 
 
 GROUP_INDEXES = ["record_subject_group", "record_object_group", "record_site_group", "record_party_group"]
@@ -47,10 +43,7 @@ def _statistics_add(apps, schema_editor):
 
 
 def _indexes_create(apps, schema_editor):
-    table = schema_editor.quote_name("catalog_record")
-    for column in UNINDEXED:
-        schema_editor.execute(f"CREATE INDEX {schema_editor.quote_name(f'catalog_record_{column}_idx')} "
-                              f"ON {table} ({schema_editor.quote_name(column)})")
+    single_column_indexes_create(schema_editor, "catalog_record", UNINDEXED)
 
 
 class Migration(migrations.Migration):
