@@ -598,7 +598,10 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
                 cites.append(citation)
         _rows_create(cites, user, "cited")
 
-    with transaction.atomic():
+    # No savepoint of its own inside the caller's transaction: a failure here fails the caller's
+    # whole transaction anyway (the rows the rules refuse were set aside above), and each
+    # savepoint would wait for the queued inserts of an import (apps.sync.bulk.write_behind).
+    with transaction.atomic(savepoint=False):
         synced_bulk_create([item.entity for item, _ in ok], user=user, reason="created", then=claims)
         # Inserted without save(), so without its signal: the blocking keys of names and
         # aliases, from the rows just written (new entities have no keys yet).
@@ -665,7 +668,7 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
             item.record._prefetched_objects_cache = {"citations": [c for _, c in checked]}
         _rows_create(rows, user, "cited")
 
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # as in entities_bulk_create
         synced_bulk_create([item.record for item, _ in ok], user=user, reason="created", then=citations)
     return refused
 

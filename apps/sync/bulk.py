@@ -13,13 +13,16 @@ apps.catalog.services): nothing here checks a rule. Only inside a transaction.
 """
 from __future__ import annotations
 
+import collections
 import datetime
 import json
 import sqlite3
+import threading
+from contextlib import contextmanager
 from operator import attrgetter
 
 import orjson
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -133,18 +136,27 @@ def _auto_now(field: models.Field) -> bool:
     return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
 
 
-def _new_keys(model, first_sql: str, first_params: list, n: int) -> list[int]:
+def _new_keys(model, first_sql: str, first_params: list, n: int) -> tuple[list[int], bool]:
+    """The primary keys of `n` new rows of `model`, and whether the first row (`first_sql`
+    with `first_params`) was inserted to get them (SQLite without a known next key)."""
     table, pk = model._meta.db_table, model._meta.pk.column
+    behind = _behind_now()
+    if behind is not None:
+        keys = behind.keys_take(table, pk, n)
+        if keys is not None:
+            return keys, False
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                            [connection.ops.quote_name(table), pk, n])
-            return [row[0] for row in cursor.fetchall()]
+            return [row[0] for row in cursor.fetchall()], False
         if connection.vendor != "sqlite":
             raise NotImplementedError(f"bulk inserts on {connection.vendor}")
         cursor.execute(first_sql + f" RETURNING {connection.ops.quote_name(pk)}", first_params)
         first = cursor.fetchone()[0]
-        return [first + i for i in range(n)]
+        if behind is not None:  # the transaction now holds the write lock: the next keys are known
+            behind.keys_known(cursor)
+        return [first + i for i in range(n)], True
 
 
 def objects_insert(objs: list) -> list:
@@ -171,8 +183,8 @@ def objects_insert(objs: list) -> list:
     names = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     first_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-    keys = _new_keys(model, first_sql, rows[0], len(objs))
-    start = 1 if connection.vendor == "sqlite" else 0  # SQLite's first row is already in
+    keys, first_in = _new_keys(model, first_sql, rows[0], len(objs))
+    start = 1 if first_in else 0
     if len(rows) > start:
         _insert_many(table, [quote(model._meta.pk.column), *(quote(f.column) for f in fields)],
                      [[key, *row] for key, row in zip(keys[start:], rows[start:])])
@@ -194,6 +206,9 @@ def rows_insert(model, columns: list[str], rows: list[tuple]) -> int:
     if any(converters):
         rows = [[v if c is None else c(v) for v, c in zip(row, converters)] for row in rows]
     quote = connection.ops.quote_name
+    behind = _behind_now()
+    if behind is not None:  # the database numbers these rows: a key taken ahead may be used
+        behind.keys_forget(model._meta.db_table)
     _insert_many(quote(model._meta.db_table), [quote(f.column) for f in fields], rows)
     return len(rows)
 
@@ -207,19 +222,33 @@ COPY_FROM = 50
 def _insert_many(table: str, columns: list[str], rows: list) -> None:
     """Insert prepared `rows` (values in the order of the quoted `columns`) into `table`:
     the one place where the bulk writes reach the database. Constraints, CHECKs, defaults of
-    the database and triggers apply to COPY as to INSERT."""
+    the database and triggers apply to COPY as to INSERT. Inside write_behind() the insert
+    is queued (see there)."""
     names = ", ".join(columns)
+    behind = _behind_now()
+    if behind is not None:
+        rows = list(rows)
+        vendor = connection.vendor
+        behind.submit(lambda cursor: _insert_raw(cursor, vendor, table, names, len(columns), rows))
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        if connection.queries_logged or connection.execute_wrappers:
+            # DEBUG, assertNumQueries, execute_wrappers: through Django's cursor, seen
+            if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+                _insert_raw(cursor, "postgresql", table, names, len(columns), rows)
+                return
+            marks = ", ".join(["%s"] * len(columns))
+            step = _sqlite_step(len(columns))
+            for start in range(0, len(rows), step):
+                part = rows[start:start + step]
+                if connection.vendor == "sqlite" and len(part) > 1:
+                    cursor.execute(f"INSERT INTO {table} ({names}) VALUES "
+                                   + ", ".join([f"({marks})"] * len(part)), [v for row in part for v in row])
+                else:
+                    cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", part)
             return
-        if connection.vendor == "sqlite" and len(rows) > 1:
-            _sqlite_insert_values(cursor, f"INSERT INTO {table} ({names}) VALUES ", len(columns), rows)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        with connection.wrap_database_errors:
+            _insert_raw(cursor.cursor, connection.vendor, table, names, len(columns), rows)
 
 
 # SQLite: up to this many rows per INSERT (a multi-row VALUES list) instead of one
@@ -231,24 +260,202 @@ def _insert_many(table: str, columns: list[str], rows: list) -> None:
 SQLITE_ROWS = 500
 
 
-def _sqlite_insert_values(cursor, head: str, width: int, rows: list) -> None:
-    try:  # the build's limit on bound parameters (999 in old builds, 32766+ since 3.32)
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    except AttributeError:  # Python < 3.11
-        limit = 999
-    step = max(1, min(SQLITE_ROWS, limit // width))
+def _insert_raw(cursor, vendor: str, table: str, names: str, width: int, rows: list) -> None:
+    """The insert itself, on a driver's cursor (this thread's, or the write-behind thread's
+    on the same connection). SQLite: the driver's own execute with its "?" marks (Django's
+    wrapper would turn each "%s" into "?" with a regular expression, about 7 µs a row for
+    statements this long)."""
+    if vendor == "postgresql":
+        if len(rows) >= COPY_FROM:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * width)})", rows)
+        return
+    if vendor != "sqlite":
+        raise NotImplementedError(f"bulk inserts on {vendor}")
+    step = _sqlite_step(width)
     one = "(" + ", ".join(["?"] * width) + ")"
-    logged = connection.queries_logged or connection.execute_wrappers
+    head = f"INSERT INTO {table} ({names}) VALUES "
     for start in range(0, len(rows), step):
         part = rows[start:start + step]
-        params = [value for row in part for value in row]
-        if logged:  # DEBUG, assertNumQueries, execute_wrappers: through Django's cursor, seen
-            cursor.execute(head + ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(part)), params)
-            continue
-        # The driver's own execute: Django's SQLite wrapper would turn each "%s" into "?"
-        # with a regular expression, about 7 µs a row for statements this long.
-        with connection.wrap_database_errors:
-            sqlite3.Cursor.execute(cursor.cursor, head + ", ".join([one] * len(part)), params)
+        sqlite3.Cursor.execute(cursor, head + ", ".join([one] * len(part)), [value for row in part for value in row])
+
+
+# The build's limit on bound parameters: 32766 since SQLite 3.32 (999 before; Python's own
+# sqlite3 reports it from 3.11, Connection.getlimit).
+_SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+
+
+def _sqlite_step(width: int) -> int:
+    return max(1, min(SQLITE_ROWS, _SQLITE_VARIABLES // width))
+
+
+# --- write-behind -----------------------------------------------------------------------------
+# An import spends about half of its time in Python (reading, validating, building rows and
+# payloads) and the rest waiting for the database to insert what it built; one core works
+# while the other idles. Inside write_behind() the bulk inserts are queued to a thread of
+# their own on the same connection and transaction; the importing thread goes on building
+# the next rows while the driver inserts the last ones (sqlite3 and psycopg release the GIL
+# while the database works; on PostgreSQL the server process does). The order of the
+# statements is kept: every other statement of this connection (any query through Django,
+# a savepoint, the commit) first waits until the queue is empty, so it sees every row
+# queued before it, and an error of a queued insert is raised there, in the importing
+# thread, as Django's own DatabaseError; the transaction then rolls back as it would have.
+# A rollback drops what is still queued.
+def _behind_now():
+    """This thread's write-behind, or None (none, or the queries are being counted: they
+    then stay synchronous and in order)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    behind = conn.__dict__.get("_write_behind")
+    if behind is None or conn.queries_logged:
+        return None
+    return behind
+
+
+class _WriteBehind:
+    def __init__(self, conn):
+        self.conn, self.raw, self.vendor = conn, conn.connection, conn.vendor
+        self.cond = threading.Condition()
+        self.jobs: collections.deque = collections.deque()
+        self.busy = False
+        self.error: BaseException | None = None
+        self.stopping = False
+        # SQLite: table -> its next primary key, known while this transaction holds the
+        # write lock (read from sqlite_sequence after its first insert; only ours write
+        # meanwhile). PostgreSQL: table -> keys taken ahead from its sequence.
+        self.next: dict[str, int] = {}
+        self.ahead: dict[str, collections.deque] = {}
+        self.thread = threading.Thread(target=self._run, name="bulk-write-behind", daemon=True)
+
+    # -- the queue -------------------------------------------------------------------------------
+    def submit(self, job) -> None:
+        with self.cond:
+            if self.error is None:  # after an error nothing more is run: the flush raises it
+                self.jobs.append(job)
+                self.cond.notify_all()
+
+    def flush(self, *, discard: bool = False) -> None:
+        """Wait until every queued insert ran (or, `discard`, drop those not started); raise
+        the first error of one, as Django's DatabaseError."""
+        with self.cond:
+            if discard:
+                self.jobs.clear()
+            while self.jobs or self.busy:
+                self.cond.wait()
+            error, self.error = self.error, None
+        if error is not None and not discard:
+            with self.conn.wrap_database_errors:
+                raise error
+
+    def _run(self) -> None:
+        cursor = self.raw.cursor()
+        try:
+            while True:
+                with self.cond:
+                    while not self.jobs and not self.stopping:
+                        self.cond.wait()
+                    if not self.jobs:
+                        return
+                    job = self.jobs.popleft()
+                    self.busy = True
+                try:
+                    job(cursor)
+                except BaseException as exc:  # noqa: BLE001 - raised in the importing thread at its flush
+                    with self.cond:
+                        self.error = exc
+                        self.jobs.clear()
+                finally:
+                    with self.cond:
+                        self.busy = False
+                        self.cond.notify_all()
+        finally:
+            cursor.close()
+
+    # -- keys ------------------------------------------------------------------------------------
+    KEYS_AHEAD = 10_000  # PostgreSQL: keys taken from a sequence at a time (unused ones are a gap)
+
+    def keys_take(self, table: str, pk: str, n: int) -> list[int] | None:
+        if self.vendor == "sqlite":
+            first = self.next.get(table)
+            if first is None:
+                return None
+            self.next[table] = first + n
+            return list(range(first, first + n))
+        ahead = self.ahead.setdefault(table, collections.deque())
+        if len(ahead) < n:
+            # Straight on the driver: a sequence does not wait for the queued inserts.
+            with self.conn.wrap_database_errors, self.raw.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                               [self.conn.ops.quote_name(table), pk, max(n - len(ahead), self.KEYS_AHEAD)])
+                ahead.extend(row[0] for row in cursor.fetchall())
+        return [ahead.popleft() for _ in range(n)]
+
+    def keys_known(self, cursor) -> None:
+        """SQLite, right after this transaction's first insert: every AUTOINCREMENT table's
+        next key (sqlite_sequence holds the largest key each has used)."""
+        cursor.execute("SELECT name, seq FROM sqlite_sequence")
+        known = {name: seq + 1 for name, seq in cursor.fetchall()}
+        self.next = known
+
+    def keys_forget(self, table: str | None = None) -> None:
+        if self.vendor != "sqlite":
+            return
+        if table is None:
+            self.next = {}
+        else:
+            self.next.pop(table, None)
+
+    # -- the connection's other statements ---------------------------------------------------------
+    def before_execute(self, execute, sql, params, many, context):
+        self.flush()
+        if not sql.lstrip()[:6].upper() == "SELECT":
+            self.keys_forget()  # a write of Django's own may take a key we would give
+        return execute(sql, params, many, context)
+
+    def commit(self):
+        self.flush()
+        self.keys_forget()
+        return type(self.conn)._commit(self.conn)
+
+    def rollback(self):
+        self.flush(discard=True)
+        self.keys_forget()
+        return type(self.conn)._rollback(self.conn)
+
+
+@contextmanager
+def write_behind():
+    """Queue this thread's bulk inserts (objects_insert, rows_insert, history_insert) to a
+    writer thread on the same connection while the block runs (see above). For a long bulk
+    job (an import); outside it, every insert runs at once."""
+    conn = connections[DEFAULT_DB_ALIAS]  # this thread's own (`connection` is a proxy to it)
+    if "_write_behind" in conn.__dict__:  # already (a nested call)
+        yield
+        return
+    conn.ensure_connection()
+    behind = _WriteBehind(conn)
+    behind.thread.start()
+    conn._write_behind = behind
+    conn.execute_wrappers.append(behind.before_execute)
+    conn._commit, conn._rollback = behind.commit, behind.rollback
+    done = False
+    try:
+        yield
+        behind.flush()
+        done = True
+    finally:
+        for name in ("_write_behind", "_commit", "_rollback"):
+            conn.__dict__.pop(name, None)
+        if behind.before_execute in conn.execute_wrappers:
+            conn.execute_wrappers.remove(behind.before_execute)
+        with behind.cond:
+            if not done:  # left by an error: what is still queued is not run
+                behind.jobs.clear()
+            behind.stopping = True
+            behind.cond.notify_all()
+        behind.thread.join()
 
 
 def history_insert(objs: list, *, user=None, reason: str = "") -> int:
