@@ -324,9 +324,8 @@ class _WriteBehind:
         self.stopping = False
         # SQLite: table -> its next primary key, known while this transaction holds the
         # write lock (read from sqlite_sequence after its first insert; only ours write
-        # meanwhile). PostgreSQL: table -> keys taken ahead from its sequence.
+        # meanwhile).
         self.next: dict[str, int] = {}
-        self.ahead: dict[str, collections.deque] = {}
         self.thread = threading.Thread(target=self._run, name="bulk-write-behind", daemon=True)
 
     # -- the queue -------------------------------------------------------------------------------
@@ -374,8 +373,6 @@ class _WriteBehind:
             cursor.close()
 
     # -- keys ------------------------------------------------------------------------------------
-    KEYS_AHEAD = 10_000  # PostgreSQL: keys taken from a sequence at a time (unused ones are a gap)
-
     def keys_take(self, table: str, pk: str, n: int) -> list[int] | None:
         if self.vendor == "sqlite":
             first = self.next.get(table)
@@ -383,14 +380,13 @@ class _WriteBehind:
                 return None
             self.next[table] = first + n
             return list(range(first, first + n))
-        ahead = self.ahead.setdefault(table, collections.deque())
-        if len(ahead) < n:
-            # Straight on the driver: a sequence does not wait for the queued inserts.
-            with self.conn.wrap_database_errors, self.raw.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                               [self.conn.ops.quote_name(table), pk, max(n - len(ahead), self.KEYS_AHEAD)])
-                ahead.extend(row[0] for row in cursor.fetchall())
-        return [ahead.popleft() for _ in range(n)]
+        # PostgreSQL: straight on the driver, as many as needed (no keys taken ahead: ids stay
+        # about the count of rows, which apps.catalog.selectors.aggregates relies on); a
+        # sequence does not wait for the queued inserts, only for the statement running.
+        with self.conn.wrap_database_errors, self.raw.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [self.conn.ops.quote_name(table), pk, n])
+            return [row[0] for row in cursor.fetchall()]
 
     def keys_known(self, cursor) -> None:
         """SQLite, right after this transaction's first insert: every AUTOINCREMENT table's
