@@ -43,10 +43,14 @@ class OutboxEvent(models.Model):
         ENTITY = "entity"
         RECORD = "record"
 
+    READ_AT_DELIVERY: dict = {}  # an upsert's payload when the drain reads it from the store
+
     aggregate = models.CharField(max_length=16, choices=Aggregate.choices)
     uid = models.CharField(max_length=36, db_index=True)
     op = models.CharField(max_length=8, choices=Op.choices)
     version = models.PositiveIntegerField()
+    # What the graph holds of the object at `version` (an upsert), or READ_AT_DELIVERY: the
+    # drain reads it from the store (the bulk writes of imports, see outbox_emit_bulk).
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

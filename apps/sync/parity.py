@@ -235,78 +235,141 @@ def _dashed(value: str | None) -> str | None:
     return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
+_ENTITY_FIELDS = ("id", "t_uuid", "version", "kind", "name", "country", "iso_code", "state_owned", "workflow")
+_RECORD_TEXTS = {"t_uuid": "uuid", "t_s": "subject__uuid", "t_o": "object__uuid", "t_site": "site__uuid",
+                 "t_party": "party__uuid", "t_related": "related__uuid"}
+
+
+def _entity_query():
+    return Entity.objects.annotate(t_uuid=_uuid_text("uuid"))
+
+
+def _entity_plain(rows: list[tuple], aliases: dict[int, list[str]]) -> list[tuple]:
+    """Entity rows (_ENTITY_FIELDS) and their published names as plain rows (kind, uid,
+    version, *entity_graph_props)."""
+    from apps.catalog.models.entities import entity_graph_props
+
+    no_names: list = []
+    return [(kind, _dashed(uid), version, entity_graph_props(kind, name, aliases.get(pk, no_names), country, iso_code,
+                                                             state_owned, workflow))
+            for pk, uid, version, kind, name, country, iso_code, state_owned, workflow in rows]
+
+
 def _entity_pages(batch_size: int, id_range: tuple[int, int] | None) -> Iterator[list[tuple]]:
     """Every entity (with an id in `id_range`, both ends included) as plain rows (kind, uid,
     version, *entity_graph_props), `batch_size` at a time in id order (keyset pages: no
     OFFSET, no model instances, published names fetched per page in one query)."""
-    from apps.catalog.models.entities import entity_graph_props
     from apps.catalog.selectors.visibility import public_alias_names_by_entity
 
-    fields = ("id", "t_uuid", "version", "kind", "name", "country", "iso_code", "state_owned", "workflow")
     last = 0
     within = _id_range_filter(id_range)
-    query = Entity.objects.annotate(t_uuid=_uuid_text("uuid")).order_by("id")
-    no_names: list = []
+    query = _entity_query().order_by("id")
     while True:
-        rows = list(query.filter(id__gt=last, **within).values_list(*fields)[:batch_size])
+        rows = list(query.filter(id__gt=last, **within).values_list(*_ENTITY_FIELDS)[:batch_size])
         if not rows:
             return
         aliases = public_alias_names_by_entity(first_id=rows[0][0], last_id=rows[-1][0])
         last = rows[-1][0]
-        yield [(kind, _dashed(uid), version, entity_graph_props(kind, name, aliases.get(pk, no_names), country, iso_code,
-                                                       state_owned, workflow))
-               for pk, uid, version, kind, name, country, iso_code, state_owned, workflow in rows]
+        yield _entity_plain(rows, aliases)
 
 
 def _entity_changes(batch_size: int, *, id_range: tuple[int, int] | None = None) -> Iterator[list[dict]]:
     """_entity_pages as the online writer's upsert changes."""
+    for rows in _entity_pages(batch_size, id_range):
+        yield _entity_upserts(rows)
+
+
+def _entity_upserts(rows: list[tuple]) -> list[dict]:
     from apps.catalog.models.entities import entity_graph_payload_of_props
 
-    for rows in _entity_pages(batch_size, id_range):
-        yield [{"aggregate": "entity", "op": "upsert", "uid": uid, "version": version,
-                "payload": entity_graph_payload_of_props(uid=uid, kind=kind, props=props)}
-               for kind, uid, version, props in rows]
+    return [{"aggregate": "entity", "op": "upsert", "uid": uid, "version": version,
+             "payload": entity_graph_payload_of_props(uid=uid, kind=kind, props=props)}
+            for kind, uid, version, props in rows]
+
+
+def _record_query():
+    return Record.objects.annotate(**{name: _uuid_text(column) for name, column in _RECORD_TEXTS.items()})
+
+
+def _record_fields() -> tuple:
+    from apps.catalog.models.records import RECORD_PAYLOAD_FIELDS
+
+    # record_graph_props' arguments, in its order (uuid: t_uuid)
+    return ("id", "version", *_RECORD_TEXTS, *RECORD_PAYLOAD_FIELDS[1:])
+
+
+def _record_plain(rows: list[tuple], sources: dict[int, list]) -> list[tuple]:
+    """Record rows (_record_fields()) and their citations' (source uuid, publisher) as plain
+    rows (kind, uid, version, s, o, *record_graph_props)."""
+    from apps.catalog.models.records import RECORD_PAYLOAD_FIELDS, record_graph_props
+
+    width = len(RECORD_PAYLOAD_FIELDS) - 1
+    no_sources: list = []
+    return [(row[8], _dashed(row[2]), row[1], _dashed(row[3]), _dashed(row[4]),
+             record_graph_props(*row[8:8 + width], row[5] and _dashed(row[5]), row[6] and _dashed(row[6]),
+                                row[7] and _dashed(row[7]), sources.get(row[0], no_sources)))
+            for row in rows]
+
+
+def _record_sources(**within) -> dict[int, list]:
+    """The (source uuid, publisher) of the citations of the records `within` selects."""
+    from apps.catalog.models import Citation
+
+    sources: dict[int, list] = {}
+    for record_id, source_uuid, publisher in Citation.objects.filter(**within).annotate(
+            t_source=_uuid_text("source__uuid")).values_list("record_id", "t_source", "source__publisher").order_by():
+        sources.setdefault(record_id, []).append((_dashed(source_uuid), publisher))
+    return sources
 
 
 def _record_pages(batch_size: int, id_range: tuple[int, int] | None) -> Iterator[list[tuple]]:
     """Every record as plain rows (kind, uid, version, s, o, *record_graph_props), like
     _entity_pages (its citations' sources fetched per page)."""
-    from apps.catalog.models import Citation
-    from apps.catalog.models.records import RECORD_PAYLOAD_FIELDS, record_graph_props
-
-    texts = {"t_uuid": "uuid", "t_s": "subject__uuid", "t_o": "object__uuid", "t_site": "site__uuid",
-             "t_party": "party__uuid", "t_related": "related__uuid"}
-    own = RECORD_PAYLOAD_FIELDS[1:]  # record_graph_props' arguments, in its order (uuid: t_uuid)
-    fields = ("id", "version", *texts, *own)
+    fields = _record_fields()
     last = 0
     within = _id_range_filter(id_range)
-    query = Record.objects.annotate(**{name: _uuid_text(column) for name, column in texts.items()}).order_by("id")
-    width = len(own)
-    no_sources: list = []
+    query = _record_query().order_by("id")
     while True:
         rows = list(query.filter(id__gt=last, **within).values_list(*fields)[:batch_size])
         if not rows:
             return
-        sources: dict[int, list] = {}
-        for record_id, source_uuid, publisher in Citation.objects.filter(
-                record_id__gte=rows[0][0], record_id__lte=rows[-1][0]).annotate(
-                t_source=_uuid_text("source__uuid")).values_list("record_id", "t_source", "source__publisher").order_by():
-            sources.setdefault(record_id, []).append((_dashed(source_uuid), publisher))
+        sources = _record_sources(record_id__gte=rows[0][0], record_id__lte=rows[-1][0])
         last = rows[-1][0]
-        yield [(row[8], _dashed(row[2]), row[1], _dashed(row[3]), _dashed(row[4]),
-                record_graph_props(*row[8:8 + width], row[5] and _dashed(row[5]), row[6] and _dashed(row[6]),
-                                   row[7] and _dashed(row[7]), sources.get(row[0], no_sources)))
-               for row in rows]
+        yield _record_plain(rows, sources)
 
 
 def _record_changes(batch_size: int, *, id_range: tuple[int, int] | None = None) -> Iterator[list[dict]]:
     """_record_pages as the online writer's upsert changes."""
+    for rows in _record_pages(batch_size, id_range):
+        yield _record_upserts(rows)
+
+
+def _record_upserts(rows: list[tuple]) -> list[dict]:
     from apps.catalog.models.records import record_graph_payload_of_props
 
-    for rows in _record_pages(batch_size, id_range):
-        yield [{"aggregate": "record", "op": "upsert", "uid": uid, "version": version,
-                "payload": record_graph_payload_of_props(uid=uid, kind=kind, s=s, o=o, props=props)}
-               for kind, uid, version, s, o, props in rows]
+    return [{"aggregate": "record", "op": "upsert", "uid": uid, "version": version,
+             "payload": record_graph_payload_of_props(uid=uid, kind=kind, s=s, o=o, props=props)}
+            for kind, uid, version, s, o, props in rows]
+
+
+def store_upserts(aggregate: str, uids: list[str]) -> dict[str, dict]:
+    """The upsert change (uid, version, payload) of each of these entities or records as the
+    store holds it now, by uid; a uid the store no longer holds is absent. The outbox's drain
+    reads the payloads of the rows a bulk write left to be read at delivery (see
+    apps.sync.services.outbox_emit_bulk): the same projection as the rebuild's."""
+    from apps.catalog.selectors.visibility import public_alias_names_by_entity
+
+    found: dict[str, dict] = {}
+    for i in range(0, len(uids), 900):  # under SQLite's limit of bound variables
+        some = uids[i:i + 900]
+        if aggregate == "entity":
+            rows = list(_entity_query().filter(uuid__in=some).values_list(*_ENTITY_FIELDS))
+            changes = _entity_upserts(_entity_plain(rows, public_alias_names_by_entity(ids=[r[0] for r in rows])))
+        else:
+            rows = list(_record_query().filter(uuid__in=some).values_list(*_record_fields()))
+            changes = _record_upserts(_record_plain(rows, _record_sources(record_id__in=[r[0] for r in rows])))
+        found.update((change["uid"], change) for change in changes)
+    return found
 
 
 def _prefetched(batches: Iterator[list[dict]], *, threaded: bool) -> Iterator[list[dict]]:

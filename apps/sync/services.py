@@ -34,12 +34,12 @@ def outbox_emit(*, aggregate: str, uid: str, op: str, version: int, payload: dic
 def synced_bulk_create(objs: list, *, user=None, reason: str = "", then=None) -> list:
     """Insert many new synced objects of one model (entities, or records) in a few statements,
     with what `save()` writes for each: version 1, a history row ("+", `user`, `reason`) and
-    the outbox upsert carrying the object's graph payload, all in the caller's transaction.
+    the outbox upsert, all in the caller's transaction.
 
     The caller has validated the objects (the model's rules, see catalog.services). `then(objs)`
-    runs after the insert and before the payloads are read: it writes the rows a payload shows
-    (a record's citations, an entity's names) and may prefetch them onto the objects
-    (`_prefetched_objects_cache`), so computing the payloads costs no query per object."""
+    runs after the insert: it writes the rows that come with them (a record's citations, an
+    entity's names). The outbox rows leave their payloads to be read at delivery (see
+    outbox_emit_bulk), so nothing here reads the objects back."""
     if not objs:
         return objs
     if not connection.in_atomic_block:
@@ -56,21 +56,27 @@ def synced_bulk_create(objs: list, *, user=None, reason: str = "", then=None) ->
     if then is not None:
         then(objs)
     outbox_emit_bulk(objs)
-    for obj in objs:  # what `then` prefetched is a snapshot of this write: a later save reads afresh
-        obj.__dict__.pop("_prefetched_objects_cache", None)
     return objs
 
 
 def outbox_emit_bulk(objs: list) -> int:
-    """The outbox upserts of many saved synced objects (their current version and payload), in
-    one statement. Must run inside the transaction of the change, like outbox_emit."""
+    """The outbox upserts of many saved synced objects (their current version), in one
+    statement. Must run inside the transaction of the change, like outbox_emit.
+
+    Their payloads are read from the store at delivery (OutboxEvent.READ_AT_DELIVERY): the
+    drain projects them as the rebuild does, a batch in a few queries (apps.sync.parity.
+    store_upserts). An import writes a million of these rows; computing each payload here
+    and storing it cost the importing process about a tenth of its time, and the database
+    a few hundred bytes a row, for a projection the drain can make itself in another process.
+    A row whose object has moved on to a newer version (or is gone) by then is superseded by
+    the newer row, which every change writes (see _apply)."""
     if not objs:
         return []
     if not connection.in_atomic_block:
         raise RuntimeError("outbox_emit_bulk must run inside the transaction that makes the change")
     now = timezone.now()
-    rows = [(obj.graph_aggregate, str(obj.uuid), "upsert", obj.version, obj.graph_payload(), now, 0, "", 0)
-            for obj in objs]
+    later = OutboxEvent.READ_AT_DELIVERY
+    rows = [(obj.graph_aggregate, str(obj.uuid), "upsert", obj.version, later, now, 0, "", 0) for obj in objs]
     rows_insert(OutboxEvent, ["aggregate", "uid", "op", "version", "payload", "created_at", "attempts", "last_error",
                               "deliveries"], rows)
     _nudge_on_commit()
@@ -180,6 +186,7 @@ class _Outcome:
     changes: list[dict]
     outcomes: dict[str, str]
     before: dict[str, int]
+    unread: set[str] = field(default_factory=set)
 
 
 def _apply(events: list[OutboxEvent]) -> _Outcome:
@@ -189,20 +196,54 @@ def _apply(events: list[OutboxEvent]) -> _Outcome:
     for event in events:
         if event.uid not in newest or event.version > newest[event.uid].version:
             newest[event.uid] = event
+    payloads, superseded, unread = _read_at_delivery(list(newest.values()))
     if settings.OUTBOX_DRILL_DELAY:
         time.sleep(settings.OUTBOX_DRILL_DELAY)  # failure drills only: widen the window mid-batch
     changes = [
-        {"aggregate": e.aggregate, "op": e.op, "uid": e.uid, "version": e.version, "payload": e.payload}
-        for e in newest.values()
+        {"aggregate": e.aggregate, "op": e.op, "uid": e.uid, "version": e.version,
+         "payload": payloads.get(e.uid, e.payload)}
+        for e in newest.values() if e.uid not in superseded and e.uid not in unread
     ]
     before: dict[str, int] = {}
     try:
-        outcomes = graph_sync.apply_changes(changes, before=before)
+        outcomes = graph_sync.apply_changes(changes, before=before) if changes else {}
     except GraphError as exc:
         for ids in _id_slices([e.id for e in events]):
             OutboxEvent.objects.filter(id__in=ids).update(claimed_until=None, last_error=str(exc)[:2000])
         raise
-    return _Outcome(events=events, newest=newest, changes=changes, outcomes=outcomes, before=before)
+    outcomes.update(dict.fromkeys(superseded, "stale"))
+    return _Outcome(events=events, newest=newest, changes=changes, outcomes=outcomes, before=before, unread=unread)
+
+
+def _read_at_delivery(events: list[OutboxEvent]) -> tuple[dict[str, dict], set[str], set[str]]:
+    """The payloads of the upserts among `events` that a bulk write left to be read now
+    (OutboxEvent.READ_AT_DELIVERY), read from the store: (payload by uid, superseded uids,
+    unread uids). An object whose store version is this row's gets the payload it has now,
+    which is that version's. One that has moved on to a newer version, or is gone, is
+    superseded: the change that moved it wrote a newer row (an upsert with its payload, or a
+    deletion), which delivers it; this row is then stale, as if the graph had it already.
+    A store version older than the row's cannot be (the row was written with its change);
+    such a row is not sent and waits (unread), with an error that says so."""
+    lazy = [e for e in events if e.op == OutboxEvent.Op.UPSERT and e.payload == OutboxEvent.READ_AT_DELIVERY]
+    if not lazy:
+        return {}, set(), set()
+    from apps.sync.parity import store_upserts
+
+    payloads, superseded, unread = {}, set(), set()
+    for aggregate in {e.aggregate for e in lazy}:
+        now = store_upserts(aggregate, [e.uid for e in lazy if e.aggregate == aggregate])
+        for event in (e for e in lazy if e.aggregate == aggregate):
+            change = now.get(event.uid)
+            if change is None or change["version"] > event.version:
+                superseded.add(event.uid)
+            elif change["version"] == event.version:
+                payloads[event.uid] = change["payload"]
+            else:
+                unread.add(event.uid)
+    if unread:
+        log.error("outbox: %d rows name versions newer than the store's (e.g. %s); they wait", len(unread),
+                  next(iter(unread)))
+    return payloads, superseded, unread
 
 
 def _record(outcome: _Outcome, result: DrainResult) -> None:
@@ -239,6 +280,10 @@ def _record(outcome: _Outcome, result: DrainResult) -> None:
             OutboxEvent.objects.filter(id__in=ids).update(
                 attempts=attempts, claimed_until=now + dt.timedelta(seconds=min(300, 2 ** min(attempts, 8))),
                 last_error="an entity this record points at is not in the graph yet")
+    unread = [e.id for e in waiting if e.uid in outcome.unread]
+    for ids in _id_slices(unread):
+        OutboxEvent.objects.filter(id__in=ids).update(
+            last_error="the store holds an older version of this object than this row names: not sent")
     _aggregates_changed([c for c in outcome.changes if outcomes.get(c["uid"]) == "applied"])
     result.applied += sum(1 for o in outcomes.values() if o == "applied")
     result.stale += sum(1 for o in outcomes.values() if o == "stale")

@@ -11,8 +11,8 @@ from apps.catalog.models import Alias, Citation, Entity, Fact, Record
 from apps.ingest.bench import ftm_synthesize
 from apps.ingest.models import ImportedItem, RefusedRow
 from apps.sync.models import OutboxEvent
-from apps.sync.parity import parity_check
-from apps.sync.services import outbox_drain
+from apps.sync.parity import parity_check, store_upserts
+from apps.sync.services import _read_at_delivery, outbox_drain
 from graph.connection import run
 
 pytestmark = pytest.mark.django_db
@@ -41,8 +41,10 @@ def test_it_writes_history_and_outbox_rows_and_the_drained_outbox_puts_the_entit
         str(u) for u in Record.objects.values_list("uuid", flat=True)}
     ownership = Record.objects.filter(kind="ownership").first()
     event = OutboxEvent.objects.filter(uid=str(ownership.uuid)).latest("version")
-    assert event.payload["s"] == str(ownership.subject.uuid) and event.payload["props"]["sources"] == [
-        str(job.source.uuid)]
+    # Its payload is read from the store when the drain delivers it: the record's ends and sources.
+    assert event.payload == OutboxEvent.READ_AT_DELIVERY
+    payload = store_upserts("record", [event.uid])[event.uid]["payload"]
+    assert payload["s"] == str(ownership.subject.uuid) and payload["props"]["sources"] == [str(job.source.uuid)]
     outbox_drain()
     assert parity_check().ok
     company = Entity.objects.filter(kind="company").first()
@@ -195,5 +197,9 @@ def test_every_name_of_a_large_chunk_is_found_right_after_it_and_the_outbox_carr
     for event in OutboxEvent.objects.order_by("version"):
         latest[event.uid] = event
     assert set(latest) == set(objects)
+    # What the drain delivers for each (the payload it reads from the store, or the row's own)
+    # is what the object itself says the graph holds of it.
+    read, superseded, unread = _read_at_delivery(list(latest.values()))
+    assert not superseded and not unread and len(read) > SQLITE_ROWS
     for uid, event in latest.items():
-        assert event.payload == json.loads(json.dumps(objects[uid].graph_payload())), uid
+        assert read.get(uid, event.payload) == json.loads(json.dumps(objects[uid].graph_payload())), uid

@@ -63,12 +63,14 @@ def public_alias_names(entity: Entity) -> list[str]:
     return list(entity.aliases.filter(workflow=PUBLISHED).values_list("name", flat=True))
 
 
-def public_alias_names_by_entity(*, first_id: int, last_id: int) -> dict[int, list[str]]:
-    """public_alias_names() for every entity whose id lies in [first_id, last_id], in one
-    query (the graph rebuild streams entities in id ranges)."""
+def public_alias_names_by_entity(*, first_id: int | None = None, last_id: int | None = None,
+                                 ids: list[int] | None = None) -> dict[int, list[str]]:
+    """public_alias_names() for every entity whose id lies in [first_id, last_id] (the graph
+    rebuild streams entities in id ranges) or is one of `ids` (the outbox's drain reads a
+    batch of entities), in one query."""
+    within = {"entity_id__in": ids} if ids is not None else {"entity_id__gte": first_id, "entity_id__lte": last_id}
     names: dict[int, list[str]] = {}
-    for entity_id, name in Alias.objects.filter(entity_id__gte=first_id, entity_id__lte=last_id,
-                                                workflow=PUBLISHED).values_list("entity_id", "name"):
+    for entity_id, name in Alias.objects.filter(**within, workflow=PUBLISHED).values_list("entity_id", "name"):
         names.setdefault(entity_id, []).append(name)
     return names
 
