@@ -6,6 +6,7 @@ The mapping to our nouns is the table in README "Importing data"; MAPPING below 
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -84,30 +85,47 @@ class Row:
         values = self.props.get(prop) or []
         return values[0] if values else ""
 
+    @property
+    def caption(self) -> str:
+        """The row's caption: the file's own, else FollowTheMoney's (from the schema's caption
+        properties, or its label), made when first asked for: building the model's proxy for
+        every row cost an import a twentieth of its time, and most rows never need it."""
+        data = self.data or {}
+        if not data.get("caption"):
+            data["caption"] = model.get_proxy(data, cleaned=True).caption
+        return data["caption"]
 
-def read_rows(path: Path, keep=None, caption: bool = True) -> Iterator[Row]:
+    def name_caption(self) -> str:
+        """The caption of an entity row, knowing that FollowTheMoney's caption of a row with
+        exactly one `name`, in a schema whose first caption property is `name`, is that name
+        (its choice among several names is pick_name's): the usual row asks nothing more."""
+        names = self.props.get("name") or []
+        if len(names) == 1 and not (self.data or {}).get("caption") and _name_first(self.schema):
+            return names[0]
+        return self.caption
+
+
+def read_rows(path: Path, keep=None) -> Iterator[Row]:
     """Every non-blank line of the stored file, parsed and validated (gz and BOM accepted).
     `keep` (a test of the schema's name): only the lines of those schemas, each validated
     (the others, and lines that are not JSON objects, are skipped unread: a pass over the
-    file that wants some schemas does not validate the rest again). `caption`: whether to
-    give each row its FtM caption (the check stage, which only counts and refuses, does not
-    need it: the rules are checked either way)."""
+    file that wants some schemas does not validate the rest again)."""
     loads = json.loads
     for number, text in enumerate(stored_file_lines(path), start=1):
         if not text.strip():
             continue
         if keep is None:
-            yield validate_line(number, text, caption)
+            yield validate_line(number, text)
             continue
         try:
             data = loads(text)
         except ValueError:
             continue
         if isinstance(data, dict) and keep(data.get("schema")):
-            yield validate_data(Row(line=number, raw=text), data, caption)
+            yield validate_data(Row(line=number, raw=text), data)
 
 
-def validate_line(number: int, text: str, caption: bool = True) -> Row:
+def validate_line(number: int, text: str) -> Row:
     row = Row(line=number, raw=text)
     try:
         data = json.loads(text)
@@ -117,10 +135,10 @@ def validate_line(number: int, text: str, caption: bool = True) -> Row:
     if not isinstance(data, dict):
         row.refusal = ("", "not a JSON object")
         return row
-    return validate_data(row, data, caption)
+    return validate_data(row, data)
 
 
-def validate_data(row: Row, data: dict, caption: bool = True) -> Row:
+def validate_data(row: Row, data: dict) -> Row:
     """Check one FtM entity (a dict) against the model; the other formats' readers build
     such dicts and pass them here, so every format meets the one set of rules."""
     row.data = data  # kept even when refused: its id still counts as listed in the file
@@ -142,14 +160,13 @@ def validate_data(row: Row, data: dict, caption: bool = True) -> Row:
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             row.refusal = (name, "values must be a list of strings")
             return row
-    if not caption:
-        return row
-    # The model itself reads the row (its schema, caption and references come from there).
-    proxy = model.get_proxy(data, cleaned=True)
-    data["schema"] = proxy.schema.name
-    data["caption"] = data.get("caption") or proxy.caption
-    row.data = data
+    data["schema"] = schema.name  # the model's own name of it (its caption: Row.caption)
     return row
+
+
+@functools.lru_cache(maxsize=None)
+def _name_first(schema: str) -> bool:
+    return model.get(schema).caption[:1] == ["name"]
 
 
 def is_entity_ref(schema: str, prop: str) -> bool:

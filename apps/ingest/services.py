@@ -752,7 +752,7 @@ class _FtmImport:
         if row.attributes.get("entity_kind") == EntityKind.COUNTRY:  # a BODS `state`
             kind = EntityKind.COUNTRY
         names = list(dict.fromkeys(v.strip() for p in ftm.NAME_PROPS for v in row.props.get(p, []) if v.strip()))
-        caption = (row.data.get("caption") or "").strip()
+        caption = row.name_caption().strip()
         name = caption if caption in names else (names[0] if names else caption or row.id)
         countries = [ftm.country_code(v) for v in row.props.get("country", []) + row.props.get("jurisdiction", [])]
         country = next((c for c in countries if c), "")
@@ -1083,7 +1083,7 @@ class _FtmImport:
         if row.schema == "Control":
             attributes["control"] = True
         attributes.update(row.attributes)
-        title = (row.first("program") or row.first("role") or row.first("title") or row.data.get("caption") or "")
+        title = (row.first("program") or row.first("role") or row.first("title") or row.caption or "")
         values["title"] = title.strip()[:300]
         return values
 
@@ -1110,7 +1110,7 @@ class _FtmImport:
                         self.job.dangling += 1
                 rendered.append(value)
             parts.append(f"{prop}: {', '.join(rendered)}")
-        text = f"{row.data.get('caption') or row.schema} ({'; '.join(parts)})"
+        text = f"{row.caption or row.schema} ({'; '.join(parts)})"
         field = row.attributes.get("fact_field") or row.schema  # a format may name the fact (BODS)
         text = row.attributes.get("fact_text") or text
         for target in dict.fromkeys(targets):

@@ -21,4 +21,4 @@ def parse(path: Path, options: dict, keep=None):
 
 
 def check(path: Path, options: dict) -> Checked:
-    return check_rows(ftm.read_rows(path, caption=False), not_this_format="not a FollowTheMoney file: ")
+    return check_rows(ftm.read_rows(path), not_this_format="not a FollowTheMoney file: ")
