@@ -522,22 +522,32 @@ class _FtmImport:
                 else 0)
         if skip == float("inf") and index > 0:
             return
-        batch: list[ftm.Row] = []
         taken = 0
-        rows = (self.reader.parse(self.path, self.options, keep=keep) if getattr(self.reader, "PARSE_KEEPS", False)
-                else self.reader.parse(self.path, self.options))
-        for row in rows:
-            if row.refusal is None and wanted(row):
-                taken += 1
-                if taken <= skip:
-                    self._remember(row)
-                    continue
-                batch.append(row)
-            if len(batch) >= self.chunk:
-                self._chunk(batch, handle, (index, taken))
-                batch = []
-        if batch:
-            self._chunk(batch, handle, (index, taken))
+        rows = iter(self.reader.parse(self.path, self.options, keep=keep) if getattr(self.reader, "PARSE_KEEPS", False)
+                    else self.reader.parse(self.path, self.options))
+
+        def fill() -> tuple[list[ftm.Row], int]:
+            """The next chunk's rows read from the file, and how many rows the pass took by then."""
+            nonlocal taken
+            batch: list[ftm.Row] = []
+            for row in rows:
+                if row.refusal is None and wanted(row):
+                    taken += 1
+                    if taken <= skip:
+                        self._remember(row)
+                        continue
+                    batch.append(row)
+                if len(batch) >= self.chunk:
+                    break
+            return batch, taken
+
+        batch, position = fill()
+        while batch:
+            ahead: list = []
+            # Read while the chunk's inserts are written (apps.sync.bulk.write_behind): the
+            # next rows come from the file, not the database, so reading them waits for nothing.
+            self._chunk(batch, handle, (index, position), meanwhile=lambda ahead=ahead: ahead.append(fill()))
+            batch, position = ahead[0] if ahead else fill()
 
     def _remember(self, row: ftm.Row) -> None:
         """What _entity_row keeps of a row for the later passes (a resumed run skips it)."""
@@ -547,7 +557,9 @@ class _FtmImport:
             self.lines[row.id] = (row.line, row.raw)
         self.links = self.links or self._links_wanted(row)
 
-    def _chunk(self, batch: list[ftm.Row], handle, position: tuple[int, int] | None = None) -> None:
+    def _chunk(self, batch: list[ftm.Row], handle, position: tuple[int, int] | None = None, meanwhile=None) -> None:
+        """Write one chunk in one transaction. `meanwhile()` is called once its bulk inserts are
+        queued, before the rows that go one by one and the commit (which wait for them)."""
         job = self.job
         status = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
         if status in (ImportJob.Status.CANCELLING, ImportJob.Status.CANCELLED):
@@ -563,6 +575,8 @@ class _FtmImport:
                 batch = self._entities_bulk(batch)
             elif handle == self._relation_row:
                 batch = self._records_bulk(batch)
+            if meanwhile is not None:
+                meanwhile()
             for row in batch:
                 try:
                     with transaction.atomic():

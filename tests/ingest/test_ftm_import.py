@@ -283,12 +283,12 @@ def test_a_job_killed_mid_way_resumes_and_writes_nothing_twice(zala_path, run_im
     job = services.import_job_create(user=charlie, path=zala_path, dataset="zala")
     real_chunk, calls, killed = services._FtmImport._chunk, [], []
 
-    def dying_chunk(self, batch, handle, position=None):
+    def dying_chunk(self, batch, handle, position=None, **kwargs):
         calls.append((position[0], [row.line for row in batch]))
         if len(calls) == 4 and not killed:
             killed.append(1)
             raise _Killed
-        return real_chunk(self, batch, handle, position)
+        return real_chunk(self, batch, handle, position, **kwargs)
 
     monkeypatch.setattr(services._FtmImport, "_chunk", dying_chunk)
     with pytest.raises(_Killed):
