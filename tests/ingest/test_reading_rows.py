@@ -1,4 +1,5 @@
-"""A row's caption is made only when asked for, and is FollowTheMoney's own."""
+"""Reading a file's rows: a pass skips what it does not want exactly as parsing would, and a
+row's caption is made only when asked for, and is FollowTheMoney's own."""
 import json
 
 from followthemoney import model
@@ -36,3 +37,27 @@ def test_a_files_own_caption_wins():
     assert (row.caption, row.name_caption()) == ("Nuctech", "Nuctech")
     ownership = ftm.validate_line(2, json.dumps({"id": "o1", "schema": "Ownership", "properties": {}}))
     assert ownership.caption == "Ownership"  # no caption properties: the schema's label
+
+
+def test_a_pass_that_skips_lines_by_their_schema_keeps_exactly_what_parsing_them_would(tmp_path):
+    lines = [
+        {"id": "a", "schema": "Company", "properties": {"name": ["A"]}},
+        {"id": "b", "schema": "Ownership", "properties": {"owner": ["a"], "asset": ["c"]}},
+        # "schema" twice (a nested object names another): parsed, the top level decides.
+        {"id": "c", "schema": "Ownership", "context": {"schema": "Company"}, "properties": {}},
+        {"id": "d", "context": {"schema": "Ownership"}, "properties": {}},  # nested only: not an Ownership
+        {"id": "h", "context": {"schema": "Company"}, "schema": "Ownership", "properties": {}},  # nested first
+        # Inside a string the quotes are escaped: the text is no "schema" key.
+        {"id": "e", "schema": "Company", "properties": {"name": ['"schema": "Ownership"']}},
+    ]
+    texts = [json.dumps(line) for line in lines]
+    texts.append('{"id": "f", "schema": "Owne\\u0072ship", "properties": {}}')  # an escaped name: parsed
+    texts.append('{"id": "g", "schema": "Ownership", "properties": ')  # not JSON: skipped either way
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+
+    for wanted in ({"Ownership"}, {"Company"}):
+        kept = [row.id for row in ftm.read_rows(path, keep=lambda schema, wanted=wanted: schema in wanted)]
+        parsed = [row.id for row in ftm.read_rows(path) if row.data and row.data.get("schema") in wanted]
+        assert kept == parsed
+    assert [row.id for row in ftm.read_rows(path, keep=lambda schema: schema == "Ownership")] == ["b", "c", "h", "f"]
