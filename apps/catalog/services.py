@@ -614,6 +614,7 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
     """New draft records with their citations, in a few statements: what record_create
     writes for each, with its history and outbox rows. Returns the items refused, with
     why; the others go in (their `record` set)."""
+    from apps.sync.bulk import id_slices
     from apps.sync.services import synced_bulk_create
 
     _require_record_add(user)
@@ -630,8 +631,8 @@ def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord
     # ForeignKey's own validation checks it for one row).
     ends = list({getattr(r, f"{end}_id") for _, r, _ in built for end in RECORD_ENDS if getattr(r, f"{end}_id", None)})
     found = set()
-    for i in range(0, len(ends), 900):  # under SQLite's limit of bound variables
-        found.update(Entity.objects.filter(pk__in=ends[i:i + 900]).values_list("pk", flat=True))
+    for some in id_slices(ends):
+        found.update(Entity.objects.filter(pk__in=some).values_list("pk", flat=True))
     refused, ok = [], []
     nullable = {end: Record._meta.get_field(end).null for end in RECORD_ENDS}
     for item, record, error in built:

@@ -93,6 +93,13 @@ _PLANS: dict = {}
 _NAMES: dict = {}
 
 
+def id_slices(ids: list, size: int = 900):
+    """`ids` in slices for `... IN (...)` filters: under SQLite's limit of bound variables per
+    statement (999 in older builds)."""
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
 def instance_new(model, values: dict):
     """A new, unsaved instance of `model` with `values` (by attname, or by field name for a
     related instance), the others at their defaults: what `model(**values)` makes, built

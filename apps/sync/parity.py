@@ -11,6 +11,7 @@ from django.db.models import CharField
 from django.db.models.functions import Cast
 
 from apps.catalog.models import Entity, Record
+from apps.sync.bulk import id_slices
 from graph import sync as graph_sync
 
 # Objects per Neo4j transaction: big enough that the per-transaction cost vanishes, small
@@ -360,8 +361,7 @@ def store_upserts(aggregate: str, uids: list[str]) -> dict[str, dict]:
     from apps.catalog.selectors.visibility import public_alias_names_by_entity
 
     found: dict[str, dict] = {}
-    for i in range(0, len(uids), 900):  # under SQLite's limit of bound variables
-        some = uids[i:i + 900]
+    for some in id_slices(uids):
         if aggregate == "entity":
             rows = list(_entity_query().filter(uuid__in=some).values_list(*_ENTITY_FIELDS))
             changes = _entity_upserts(_entity_plain(rows, public_alias_names_by_entity(ids=[r[0] for r in rows])))

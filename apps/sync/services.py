@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
-from apps.sync.bulk import history_insert, objects_insert, rows_insert
+from apps.sync.bulk import history_insert, id_slices, objects_insert, rows_insert
 from apps.sync.models import OutboxEvent
 from graph import sync as graph_sync
 from graph.connection import GraphError, GraphUnavailable
@@ -138,15 +138,9 @@ def _claim(batch_size: int) -> list[OutboxEvent]:
     now = timezone.now()
     lease = now + dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     events = list(_pending(now).order_by("id")[:batch_size])
-    for ids in _id_slices([e.id for e in events]):
+    for ids in id_slices([e.id for e in events]):
         OutboxEvent.objects.filter(id__in=ids).update(claimed_until=lease)
     return events
-
-
-def _id_slices(ids: list, size: int = 900):
-    # Under SQLite's limit of bound variables per statement (999 in older builds).
-    for i in range(0, len(ids), size):
-        yield ids[i:i + size]
 
 
 def _drain_locked_batch(batch_size: int, result: DrainResult) -> bool:
@@ -208,7 +202,7 @@ def _apply(events: list[OutboxEvent]) -> _Outcome:
     try:
         outcomes = graph_sync.apply_changes(changes, before=before) if changes else {}
     except GraphError as exc:
-        for ids in _id_slices([e.id for e in events]):
+        for ids in id_slices([e.id for e in events]):
             OutboxEvent.objects.filter(id__in=ids).update(claimed_until=None, last_error=str(exc)[:2000])
         raise
     outcomes.update(dict.fromkeys(superseded, "stale"))
@@ -254,14 +248,14 @@ def _record(outcome: _Outcome, result: DrainResult) -> None:
     done_ids = set(done)
     waiting = [e for e in events if e.id not in done_ids]
     now = timezone.now()
-    for ids in _id_slices(done):
+    for ids in id_slices(done):
         OutboxEvent.objects.filter(id__in=ids).update(
             delivered_at=now, claimed_until=None, last_error="", deliveries=F("deliveries") + 1
         )
     applied = [e for e in newest.values() if outcomes.get(e.uid) == "applied"]
     # One statement per slice: CASE WHEN id IN (...) THEN <version before>, one branch per
     # distinct version (an import's new objects all had 0: one branch, not thousands).
-    for some in _id_slices(applied):
+    for some in id_slices(applied):
         by_before: dict[int, list[int]] = {}
         for e in some:
             by_before.setdefault(before[e.uid], []).append(e.id)
@@ -276,12 +270,12 @@ def _record(outcome: _Outcome, result: DrainResult) -> None:
         event.attempts += 1
         by_attempts.setdefault(event.attempts, []).append(event.id)
     for attempts, all_ids in by_attempts.items():
-        for ids in _id_slices(all_ids):
+        for ids in id_slices(all_ids):
             OutboxEvent.objects.filter(id__in=ids).update(
                 attempts=attempts, claimed_until=now + dt.timedelta(seconds=min(300, 2 ** min(attempts, 8))),
                 last_error="an entity this record points at is not in the graph yet")
     unread = [e.id for e in waiting if e.uid in outcome.unread]
-    for ids in _id_slices(unread):
+    for ids in id_slices(unread):
         OutboxEvent.objects.filter(id__in=ids).update(
             last_error="the store holds an older version of this object than this row names: not sent")
     _aggregates_changed([c for c in outcome.changes if outcomes.get(c["uid"]) == "applied"])
@@ -354,7 +348,7 @@ def _slab_close(outcomes: list[_Outcome], unsent: list[OutboxEvent], result: Dra
     the rows of it that were not sent."""
     for outcome in outcomes:
         _record(outcome, result)
-    for ids in _id_slices([e.id for e in unsent]):
+    for ids in id_slices([e.id for e in unsent]):
         OutboxEvent.objects.filter(id__in=ids).update(claimed_until=None)
 
 
