@@ -484,8 +484,9 @@ _TEXT_TO_PYTHON = {models.CharField.to_python, models.TextField.to_python}
 
 
 def _field_plan(model) -> list[tuple]:
-    """(attname, field, how, choices, max_length, other validators) for each field that
-    full_clean checks on a bulk row (references excluded, see _row_validate)."""
+    """(attname, field, how, choices, max_length, other validators, blank, empty values,
+    editable) for each field that full_clean checks on a bulk row (references excluded, see
+    _row_validate)."""
     from django.core.validators import MaxLengthValidator
 
     _REFS[model] = [f.name for f in model._meta.concrete_fields if f.is_relation]
@@ -498,20 +499,20 @@ def _field_plan(model) -> list[tuple]:
         others = [v for v in f.validators if not (type(v) is MaxLengthValidator and not callable(v.limit_value))]
         choices = {str(k) for k, _ in f.flatchoices} if f.choices is not None else None
         how = "text" if text else "uuid" if type(f) is models.UUIDField and not f.validators else "field"
-        plan.append((f.attname, f, how, choices, min(limits) if limits else None, others))
+        plan.append((f.attname, f, how, choices, min(limits) if limits else None, others, f.blank, f.empty_values,
+                     f.editable))
     return plan
 
 
 def _fields_pass(obj, plan) -> bool:
     """Whether every field of `obj` passes what Field.clean checks (see _row_validate);
     values are converted as clean_fields converts them."""
-    for attname, f, how, choices, max_length, others in plan:
+    for attname, f, how, choices, max_length, others, blank, empty_values, editable in plan:
         value = getattr(obj, attname)
-        if f.blank and value in f.empty_values:
+        if blank and value in empty_values:
             continue
         if how == "text" and type(value) is str:  # CharField.to_python: a str stays as it is
-            if f.editable and ((choices is not None and value and value not in choices)
-                               or (not f.blank and not value)):
+            if editable and ((choices is not None and value and value not in choices) or (not blank and not value)):
                 return False
             if not value:
                 continue
@@ -523,7 +524,7 @@ def _fields_pass(obj, plan) -> bool:
             except ValidationError:
                 return False
             continue
-        if how == "uuid" and isinstance(value, uuid.UUID) and not f.editable:  # to_python keeps it; nothing to check
+        if how == "uuid" and isinstance(value, uuid.UUID) and not editable:  # to_python keeps it; nothing to check
             continue
         try:
             setattr(obj, attname, f.clean(value, obj))

@@ -53,15 +53,17 @@ def _converter(field: models.Field):
             return _json_text(encoder)
         return lambda value: None if value is None else adapt(value, encoder)
     memo = {}
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: the proxy costs a look-up per attribute
+    prepare = field.get_db_prep_save
 
     def convert(value):
         if value is None:
             return None
         if isinstance(value, datetime.datetime):  # mostly one `now` for the whole insert
             if value not in memo:
-                memo[value] = field.get_db_prep_save(value, connection)
+                memo[value] = prepare(value, conn)
             return memo[value]
-        return field.get_db_prep_save(value, connection)
+        return prepare(value, conn)
     return convert
 
 
@@ -89,10 +91,6 @@ def _json_text(encoder):
     return convert
 
 
-_PLANS: dict = {}
-_NAMES: dict = {}
-
-
 def id_slices(ids: list, size: int = 900):
     """`ids` in slices for `... IN (...)` filters: under SQLite's limit of bound variables per
     statement (999 in older builds)."""
@@ -102,41 +100,59 @@ def id_slices(ids: list, size: int = 900):
 
 def instance_new(model, values: dict):
     """A new, unsaved instance of `model` with `values` (by attname, or by field name for a
-    related instance), the others at their defaults: what `model(**values)` makes, built
-    through the model's positional fast path (Django's keyword path costs tens of
-    microseconds a row). A related instance is cached on the new one, as assigning it does."""
-    plan = _PLANS.get(model)
-    if plan is None:
-        plan = _PLANS[model] = [(f, f.attname, f.name if f.is_relation else None, f.default if
-                                 f.has_default() and callable(f.default) else None, f.get_default())
-                                for f in model._meta.concrete_fields]
-        _NAMES[model] = [f.attname for f in model._meta.concrete_fields]
-    names = _NAMES[model]
-    args, related, used = [], [], 0
-    for field, attname, name, make, default in plan:
-        if attname in values:
-            value = values[attname]
-            used += 1
-        elif name is not None and name in values:
-            obj = values[name]
-            value = None if obj is None else obj.pk
-            related.append((field, obj))
-            used += 1
-        else:
-            value = make() if make is not None else default
-        args.append(value)
-    if used != len(values):
-        unknown = set(values) - {attname for _, attname, _, _, _ in plan} - {name for _, _, name, _, _ in plan}
-        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    related instance), the others at their defaults: what `model(**values)` makes, without
+    Django's per-field keyword path (tens of microseconds a row). How the fields of a given
+    set of keys are filled is worked out once (_spec). A related instance is cached on the
+    new one, as assigning it does."""
+    spec = _SPECS.get((model, *values))
+    if spec is None:
+        spec = _SPECS[(model, *values)] = _spec(model, tuple(values))
+    constants, makers, related, names = spec
     if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
-        obj = model(*args)
+        filled = {**constants, **{attname: make() for attname, make in makers}, **values}
+        for name, attname, _ in related:
+            other = filled.pop(name)
+            filled[attname] = None if other is None else other.pk
+        obj = model(*(filled[attname] for attname in names))
     else:  # what Model.__init__ does with positional values, minus its per-field descriptors
         obj = model.__new__(model)
         obj._state = ModelState()
-        obj.__dict__.update(zip(names, args))
-    for field, value in related:
-        field.set_cached_value(obj, value)
+        filled = obj.__dict__
+        filled.update(constants)
+        for attname, make in makers:
+            filled[attname] = make()
+        filled.update(values)
+        for name, attname, _ in related:
+            other = filled.pop(name)
+            filled[attname] = None if other is None else other.pk
+    for name, _, field in related:
+        field.set_cached_value(obj, values[name])
     return obj
+
+
+_SPECS: dict = {}
+
+
+def _spec(model, keys: tuple) -> tuple:
+    """For instance_new: the constant defaults {attname: value}, the callable ones
+    [(attname, callable)], the related instances given by name [(name, attname, field)] and
+    the attnames in the order of the model's fields. Raises TypeError for an unknown key."""
+    given, used = set(keys), set()
+    constants, makers, related = {}, [], []
+    for field in model._meta.concrete_fields:
+        attname, name = field.attname, field.name if field.is_relation else None
+        if attname in given:
+            used.add(attname)
+        elif name is not None and name in given:
+            related.append((name, attname, field))
+            used.add(name)
+        elif field.has_default() and callable(field.default):
+            makers.append((attname, field.default))
+        else:
+            constants[attname] = field.get_default()
+    if given - used:
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(given - used))}")
+    return constants, makers, related, [field.attname for field in model._meta.concrete_fields]
 
 
 def _auto_now(field: models.Field) -> bool:
@@ -163,6 +179,7 @@ def _new_keys(model, first_sql: str, first_params: list, n: int) -> tuple[list[i
         first = cursor.fetchone()[0]
         if behind is not None:  # the transaction now holds the write lock: the next keys are known
             behind.keys_known(cursor)
+            behind.next[table] = first + n  # the keys of this call's other rows, given below
         return [first + i for i in range(n)], True
 
 
@@ -180,24 +197,36 @@ def objects_insert(objs: list) -> list:
             for obj in objs:
                 setattr(obj, field.attname, now)
     get = attrgetter(*(field.attname for field in fields))
-    rows = [list(get(obj)) for obj in objs]
-    for index, convert in enumerate(_converter(field) for field in fields):
-        if convert is not None:
-            for row in rows:
-                row[index] = convert(row[index])
+    converters = [(index + 1, convert) for index, convert in enumerate(_converter(field) for field in fields)
+                  if convert is not None]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     first_sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
-    keys, first_in = _new_keys(model, first_sql, rows[0], len(objs))
+    first = [None, *get(objs[0])]
+    for index, convert in converters:
+        first[index] = convert(first[index])
+    keys, first_in = _new_keys(model, first_sql, first[1:], len(objs))
     start = 1 if first_in else 0
-    if len(rows) > start:
-        _insert_many(table, [quote(model._meta.pk.column), *(quote(f.column) for f in fields)],
-                     [[key, *row] for key, row in zip(keys[start:], rows[start:])])
+    if len(objs) > start:
+        # Each row is [key, *values], built in one pass; then the columns that need converting.
+        rows = [[key, *get(obj)] for key, obj in zip(keys[start:], objs[start:])]
+        for index, convert in converters:
+            for row in rows:
+                row[index] = convert(row[index])
+        _insert_many(table, [quote(model._meta.pk.column), *(quote(f.column) for f in fields)], rows)
+    # What `obj.pk = key` and a save leave on the instance, without a property and the
+    # connection proxy's look-ups per row (a model with parents goes through the property).
+    alias, attname = connections[DEFAULT_DB_ALIAS].alias, model._meta.pk.attname
+    plain = not model._meta.parents
     for obj, key in zip(objs, keys):
-        obj.pk = key
-        obj._state.adding, obj._state.db = False, connection.alias
+        if plain:
+            obj.__dict__[attname] = key
+        else:
+            obj.pk = key
+        state = obj._state
+        state.adding, state.db = False, alias
     return objs
 
 
@@ -209,9 +238,12 @@ def rows_insert(model, columns: list[str], rows: list[tuple]) -> int:
     if not connection.in_atomic_block:
         raise RuntimeError("rows_insert must run inside a transaction")
     fields = [model._meta.get_field(name) for name in columns]
-    converters = [_converter(f) for f in fields]
-    if any(converters):
-        rows = [[v if c is None else c(v) for v, c in zip(row, converters)] for row in rows]
+    converters = [(index, convert) for index, convert in enumerate(_converter(f) for f in fields) if convert is not None]
+    if converters:  # column by column: most columns need none
+        rows = [list(row) for row in rows]
+        for index, convert in converters:
+            for row in rows:
+                row[index] = convert(row[index])
     quote = connection.ops.quote_name
     behind = _behind_now()
     if behind is not None:  # the database numbers these rows: a key taken ahead may be used

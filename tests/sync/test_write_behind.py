@@ -55,6 +55,17 @@ def test_keys_taken_ahead_match_the_rows_even_when_django_inserts_in_between():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_keys_of_the_first_insert_of_a_transaction_are_not_given_again():
+    with write_behind():
+        with transaction.atomic():  # the first call learns the next keys from its first row
+            first = _entities([f"One {i}" for i in range(20)])
+            second = _entities([f"Two {i}" for i in range(20)])
+    assert len({obj.pk for obj in [*first, *second]}) == 40
+    stored = dict(Entity.objects.values_list("pk", "name"))
+    assert all(stored[obj.pk] == obj.name for obj in [*first, *second])
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_error_of_a_queued_insert_is_raised_as_djangos_and_the_transaction_leaves_nothing():
     with pytest.raises(IntegrityError):
         with write_behind():
@@ -87,3 +98,4 @@ def test_counted_queries_stay_synchronous(django_assert_num_queries):
         with django_assert_num_queries(1):
             rows_insert(ImportedItem, COLUMNS, _items("counted", range(3)))
     assert ImportedItem.objects.filter(dataset="counted").count() == 3
+
