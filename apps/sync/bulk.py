@@ -19,6 +19,7 @@ import json
 import sqlite3
 import threading
 from contextlib import contextmanager
+from itertools import chain
 from operator import attrgetter
 
 import orjson
@@ -309,7 +310,7 @@ def _insert_raw(cursor, vendor: str, table: str, names: str, width: int, rows: l
     execute = cursor.execute if mark == "%s" else lambda sql, params: sqlite3.Cursor.execute(cursor, sql, params)
     for start in range(0, len(rows), step):
         part = rows[start:start + step]
-        execute(head + ", ".join([one] * len(part)), [value for row in part for value in row])
+        execute(head + ", ".join([one] * len(part)), list(chain.from_iterable(part)))
 
 
 # The build's limit on bound parameters: 32766 since SQLite 3.32 (999 before; Python's own
