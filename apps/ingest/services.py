@@ -659,32 +659,36 @@ class _FtmImport:
                 job.entities_unchanged += 1
             job.rows_read += 1
         self._items_seen([item for _, item in unchanged])
-        planned = []
+        fresh = []
         for row in new:
-            if any(str(key) in known for key in (row.id, *(row.data.get("referents") or []))):
-                rest.append(row)
-                continue
-            kind, name, names, country, identifiers, facts = self._entity_fields(row)
-            planned.append((row, catalog.NewEntity(
-                fields={"kind": kind, "name": name[:500], "country": country, "identifiers": identifiers},
-                names=names, facts=facts, citations=[self._cite(row)])))
-        refused = {id(item): exc for item, exc in catalog.entities_bulk_create(
-            user=self.user, items=[item for _, item in planned])}
-        made, referents = [], []
-        for row, planned_item in planned:
-            job.rows_read += 1
-            if id(planned_item) in refused:
-                self._refuse(row, refused[id(planned_item)])
-                continue
-            entity = planned_item.entity
-            job.entities_created += 1
-            self.entities[row.id] = entity.pk
-            made.append((self.dataset, row.id[:300], row.schema, entity.pk, None, job.pk, job.pk, _row_sha(row), True))
-            # A publisher that re-keys this item later lands on the same entity.
-            referents += [ImportedItem(dataset=self.dataset, external_id=str(referent)[:300], schema=REFERENT,
-                                       entity=entity, first_job=job, last_job=job, line_sha256="")
-                          for referent in row.data.get("referents") or []]
-        rows_insert(ImportedItem, ITEM_COLUMNS, made)
+            (rest if any(str(key) in known for key in (row.id, *(row.data.get("referents") or []))) else fresh).append(row)
+        referents = []
+        for some in _slices(fresh):  # see _slices
+            planned = []
+            for row in some:
+                kind, name, names, country, identifiers, facts = self._entity_fields(row)
+                planned.append((row, catalog.NewEntity(
+                    fields={"kind": kind, "name": name[:500], "country": country, "identifiers": identifiers},
+                    names=names, facts=facts, citations=[self._cite(row)])))
+            refused = {id(item): exc for item, exc in catalog.entities_bulk_create(
+                user=self.user, items=[item for _, item in planned])}
+            made = []
+            for row, planned_item in planned:
+                job.rows_read += 1
+                if id(planned_item) in refused:
+                    self._refuse(row, refused[id(planned_item)])
+                    continue
+                entity = planned_item.entity
+                job.entities_created += 1
+                self.entities[row.id] = entity.pk
+                made.append((self.dataset, row.id[:300], row.schema, entity.pk, None, job.pk, job.pk, _row_sha(row),
+                             True))
+                # A publisher that re-keys this item later lands on the same entity.
+                referents += [ImportedItem(dataset=self.dataset, external_id=str(referent)[:300], schema=REFERENT,
+                                           entity=entity, first_job=job, last_job=job, line_sha256="")
+                              for referent in row.data.get("referents") or []]
+            rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        # Through Django (ignore_conflicts): the one statement of the chunk that waits for its inserts.
         ImportedItem.objects.bulk_create(referents, batch_size=1000, ignore_conflicts=True)
         return _in_order(batch, rest)
 
@@ -731,18 +735,19 @@ class _FtmImport:
                 job.records_unchanged += 1
             job.rows_read += 1
         self._items_seen(unchanged)
-        refused = {id(item): exc for item, exc in catalog.records_bulk_create(
-            user=self.user, items=[item for _, item in planned])}
-        made = []
-        for row, planned_item in planned:
-            job.rows_read += 1
-            if id(planned_item) in refused:
-                self._refuse(row, refused[id(planned_item)])
-                continue
-            job.records_created += 1
-            made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
-                         _row_sha(row), False))
-        rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        for some in _slices(planned):  # see _slices
+            refused = {id(item): exc for item, exc in catalog.records_bulk_create(
+                user=self.user, items=[item for _, item in some])}
+            made = []
+            for row, planned_item in some:
+                job.rows_read += 1
+                if id(planned_item) in refused:
+                    self._refuse(row, refused[id(planned_item)])
+                    continue
+                job.records_created += 1
+                made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
+                             _row_sha(row), False))
+            rows_insert(ImportedItem, ITEM_COLUMNS, made)
         return _in_order(batch, rest)
 
     def _cite(self, row: ftm.Row) -> dict:
@@ -1235,6 +1240,19 @@ def _try_publish(user, obj) -> int:
 def _schemas_in(*groups):
     names = frozenset().union(*groups)
     return lambda schema: isinstance(schema, str) and schema in names
+
+
+# The bulk path writes a chunk's new items in slices of this many rows: the writer thread
+# (apps.sync.bulk.write_behind) inserts one slice while this thread validates and builds the
+# next, instead of idling while the whole chunk is validated and then leaving this thread to
+# wait for the whole chunk's inserts at its end. The chunk stays one transaction; the
+# queries of a chunk (its items, the ends of its records) come before its first slice or read
+# tables the slices do not write, so they do not wait for them.
+SLICE = 1000
+
+
+def _slices(rows: list) -> list[list]:
+    return [rows[i:i + SLICE] for i in range(0, len(rows), SLICE)]
 
 
 def _in_order(batch: list, some: list) -> list:

@@ -14,8 +14,10 @@ apps.catalog.services): nothing here checks a rule. Only inside a transaction.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
 import json
+import re
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -269,7 +271,8 @@ def _insert_many(table: str, columns: list[str], rows: list) -> None:
     if behind is not None:
         rows = list(rows)
         vendor = connection.vendor
-        behind.submit(lambda cursor: _insert_raw(cursor, vendor, table, names, len(columns), rows))
+        behind.submit(lambda cursor: _insert_raw(cursor, vendor, table, names, len(columns), rows),
+                      table=table.strip('"`'))
         return
     with connection.cursor() as cursor:
         if connection.queries_logged or connection.execute_wrappers:
@@ -334,6 +337,16 @@ def _sqlite_step(width: int) -> int:
 # queued before it, and an error of a queued insert is raised there, in the importing
 # thread, as Django's own DatabaseError; the transaction then rolls back as it would have.
 # A rollback drops what is still queued.
+#
+# One exception to "every other statement waits": a SELECT that reads none of the tables with
+# inserts still queued (nor a table their triggers write, nor a view) runs at once, beside the
+# insert in progress on the same connection (sqlite3 and psycopg serialize the two statements
+# on it; sqlite3.threadsafety is 3). Its result is the same as after the wait: the rows it
+# would have waited for are in tables it does not read. An import checks the ends of a slice
+# of records (catalog_entity) while the last slice's records are still being inserted.
+_WORD = re.compile(r"\w+")
+
+
 def _behind_now():
     """This thread's write-behind, or None (none, or the queries are being counted: they
     then stay synchronous and in order)."""
@@ -350,6 +363,7 @@ class _WriteBehind:
         self.cond = threading.Condition()
         self.jobs: collections.deque = collections.deque()
         self.busy = False
+        self.queued: collections.Counter = collections.Counter()  # table -> its inserts queued or running
         self.error: BaseException | None = None
         self.stopping = False
         # SQLite: table -> its next primary key, known while this transaction holds the
@@ -359,10 +373,13 @@ class _WriteBehind:
         self.thread = threading.Thread(target=self._run, name="bulk-write-behind", daemon=True)
 
     # -- the queue -------------------------------------------------------------------------------
-    def submit(self, job) -> None:
+    def submit(self, job, table: str | None = None) -> None:
+        """Queue `job` (a function of the writer's cursor) inserting into `table` (None: a
+        statement whose tables are not known, which every later query waits for)."""
         with self.cond:
             if self.error is None:  # after an error nothing more is run: the flush raises it
-                self.jobs.append(job)
+                self.jobs.append((job, table))
+                self.queued[table] += 1
                 self.cond.notify_all()
 
     def flush(self, *, discard: bool = False) -> None:
@@ -370,7 +387,7 @@ class _WriteBehind:
         the first error of one, as Django's DatabaseError."""
         with self.cond:
             if discard:
-                self.jobs.clear()
+                self._clear()
             while self.jobs or self.busy:
                 self.cond.wait()
             error, self.error = self.error, None
@@ -387,20 +404,74 @@ class _WriteBehind:
                         self.cond.wait()
                     if not self.jobs:
                         return
-                    job = self.jobs.popleft()
+                    job, table = self.jobs.popleft()
                     self.busy = True
                 try:
                     job(cursor)
                 except BaseException as exc:  # noqa: BLE001 - raised in the importing thread at its flush
                     with self.cond:
                         self.error = exc
-                        self.jobs.clear()
+                        self._clear()
                 finally:
                     with self.cond:
                         self.busy = False
+                        self.queued[table] -= 1
+                        if self.queued[table] <= 0:
+                            del self.queued[table]
                         self.cond.notify_all()
         finally:
             cursor.close()
+
+    def _clear(self) -> None:
+        """Drop the jobs not started (the lock held)."""
+        for _, table in self.jobs:
+            self.queued[table] -= 1
+            if self.queued[table] <= 0:
+                del self.queued[table]
+        self.jobs.clear()
+
+    # -- what a query reads ------------------------------------------------------------------------
+    def writes_known(self) -> None:
+        """The tables each table's triggers write, and the views (read once, at the start:
+        an import does not change the schema). SQLite's triggers are read from the schema;
+        PostgreSQL's trigger functions are opaque, so a table with a trigger of its own (not a
+        constraint's) counts as writing every table."""
+        self.triggers: dict[str, set] = {}
+        self.views: set[str] = set()
+        self.always: set = set()  # what every insert writes
+        with contextlib.closing(self.raw.cursor()) as cursor:
+            if self.vendor == "sqlite":
+                cursor.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger')")
+                rows = cursor.fetchall()
+                tables = {name for kind, name, _, _ in rows if kind == "table"}
+                self.always = {"sqlite_sequence"}  # the largest key of each AUTOINCREMENT table
+                self.views = {name for kind, name, _, _ in rows if kind == "view"}
+                for kind, _, table, sql in rows:
+                    if kind == "trigger":
+                        self.triggers.setdefault(table, set()).update(set(_WORD.findall(sql or "")) & tables)
+            elif self.vendor == "postgresql":
+                cursor.execute("SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                               "WHERE NOT t.tgisinternal")
+                self.triggers = {name: {None} for name, in cursor.fetchall()}
+                cursor.execute("SELECT viewname FROM pg_views WHERE schemaname = ANY(current_schemas(false)) "
+                               "UNION SELECT matviewname FROM pg_matviews")
+                self.views = {name for name, in cursor.fetchall()}
+
+    def waits_for(self, sql: str) -> bool:
+        """Whether the SELECT `sql` may read a row still queued: it names (as a word) a table
+        with queued inserts or one their triggers write, or a view; or a statement of
+        unknown tables is queued."""
+        with self.cond:
+            if not self.queued:
+                return False
+            tables = set(self.queued)
+        written = tables | self.always
+        for table in tables:
+            written |= self.triggers.get(table, set())
+        if None in written:
+            return True
+        words = set(_WORD.findall(sql))
+        return bool(words & written or words & self.views)
 
     # -- keys ------------------------------------------------------------------------------------
     def keys_take(self, table: str, pk: str, n: int) -> list[int] | None:
@@ -435,8 +506,13 @@ class _WriteBehind:
 
     # -- the connection's other statements ---------------------------------------------------------
     def before_execute(self, execute, sql, params, many, context):
-        self.flush()
-        if not sql.lstrip()[:6].upper() == "SELECT":
+        if sql.lstrip()[:6].upper() == "SELECT" and not many:
+            if self.waits_for(sql):
+                self.flush()
+            elif self.error is not None:  # a queued insert failed: raised now, as a flush would
+                self.flush()
+        else:
+            self.flush()
             self.keys_forget()  # a write of Django's own may take a key we would give
         return execute(sql, params, many, context)
 
@@ -462,6 +538,7 @@ def write_behind():
         return
     conn.ensure_connection()
     behind = _WriteBehind(conn)
+    behind.writes_known()
     behind.thread.start()
     conn._write_behind = behind
     conn.execute_wrappers.append(behind.before_execute)
@@ -478,7 +555,7 @@ def write_behind():
             conn.execute_wrappers.remove(behind.before_execute)
         with behind.cond:
             if not done:  # left by an error: what is still queued is not run
-                behind.jobs.clear()
+                behind._clear()
             behind.stopping = True
             behind.cond.notify_all()
         behind.thread.join()

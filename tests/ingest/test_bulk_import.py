@@ -22,8 +22,12 @@ def _history_counts():
     return {model.__name__: model.history.count() for model in (Entity, Record, Alias, Fact, Citation)}
 
 
+@pytest.mark.parametrize("slice_rows", [None, 7])
 def test_it_writes_history_and_outbox_rows_and_the_drained_outbox_puts_the_entities_in_neo4j(
-        graph, run_import, tmp_path):
+        graph, run_import, tmp_path, monkeypatch, slice_rows):
+    if slice_rows:  # each chunk written in many slices (apps.ingest.services.SLICE)
+        from apps.ingest import services
+        monkeypatch.setattr(services, "SLICE", slice_rows)
     path = tmp_path / "synthetic.jsonl"
     counts = ftm_synthesize(path, 90, 3)
 

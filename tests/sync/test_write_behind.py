@@ -99,3 +99,61 @@ def test_counted_queries_stay_synchronous(django_assert_num_queries):
             rows_insert(ImportedItem, COLUMNS, _items("counted", range(3)))
     assert ImportedItem.objects.filter(dataset="counted").count() == 3
 
+
+
+def _held_writer(table: str):
+    """Queue a job on `table` that holds the writer until the returned event is set (by a timer
+    after 20 s at the latest, so that a query that wrongly waits fails instead of hanging)."""
+    from django.db import connection
+
+    release, started = threading.Event(), threading.Event()
+
+    def hold(cursor):
+        started.set()
+        release.wait()
+
+    connection._write_behind.submit(hold, table=table)
+    assert started.wait(10)
+    timer = threading.Timer(20, release.set)
+    timer.start()
+    return release, timer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_select_of_other_tables_does_not_wait_for_queued_inserts_one_of_theirs_does():
+    Entity.objects.create(kind=EntityKind.COMPANY, name="Already there")
+    with write_behind():
+        with transaction.atomic():
+            rows_insert(ImportedItem, COLUMNS, _items("q", range(50)))
+            release, timer = _held_writer("ingest_importeditem")
+            # The writer is held on an insert into the items: entities are read at once.
+            assert list(Entity.objects.values_list("name", flat=True)) == ["Already there"]
+            assert not release.is_set()
+            # A query of the items waits until the queue is empty (let go half a second later).
+            threading.Timer(0.5, release.set).start()
+            assert ImportedItem.objects.filter(dataset="q").count() == 50
+            assert release.is_set()
+            timer.cancel()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_table_written_by_a_trigger_or_any_view_counts_as_queued():
+    from django.db import connection
+
+    with write_behind(), transaction.atomic():
+        behind = connection._write_behind
+        release, timer = _held_writer("catalog_entity")
+        try:
+            assert behind.waits_for('SELECT "catalog_entity"."id" FROM "catalog_entity"')
+            assert not behind.waits_for('SELECT "catalog_record"."id" FROM "catalog_record"')
+            # sqlite_sequence: every insert of an AUTOINCREMENT table writes it
+            assert behind.waits_for("SELECT name, seq FROM sqlite_sequence") == (connection.vendor == "sqlite")
+            if connection.vendor == "sqlite":  # the name index's triggers write its FTS table
+                fts = next(name for name in behind.triggers["catalog_entity"] if name.endswith("_fts"))
+                assert behind.waits_for(f"SELECT rowid FROM {fts} WHERE {fts} MATCH 'x'")
+            behind.views = {"some_view"}
+            assert behind.waits_for("SELECT * FROM some_view")
+        finally:
+            release.set()
+            timer.cancel()
+
