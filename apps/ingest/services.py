@@ -661,7 +661,8 @@ class _FtmImport:
         self._items_seen([item for _, item in unchanged])
         fresh = []
         for row in new:
-            (rest if any(str(key) in known for key in (row.id, *(row.data.get("referents") or []))) else fresh).append(row)
+            joins = any(str(key) in known for key in (row.id, *(row.data.get("referents") or [])))
+            (rest if joins else fresh).append(row)
         referents = []
         for some in _slices(fresh):  # see _slices
             planned = []

@@ -241,7 +241,8 @@ def rows_insert(model, columns: list[str], rows: list[tuple]) -> int:
     if not connection.in_atomic_block:
         raise RuntimeError("rows_insert must run inside a transaction")
     fields = [model._meta.get_field(name) for name in columns]
-    converters = [(index, convert) for index, convert in enumerate(_converter(f) for f in fields) if convert is not None]
+    converters = [(index, convert) for index, convert in enumerate(_converter(f) for f in fields)
+                  if convert is not None]
     if converters:  # column by column: most columns need none
         rows = [list(row) for row in rows]
         for index, convert in converters:
@@ -441,7 +442,8 @@ class _WriteBehind:
         self.always: set = set()  # what every insert writes
         with contextlib.closing(self.raw.cursor()) as cursor:
             if self.vendor == "sqlite":
-                cursor.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger')")
+                cursor.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                               "WHERE type IN ('table', 'view', 'trigger')")
                 rows = cursor.fetchall()
                 tables = {name for kind, name, _, _ in rows if kind == "table"}
                 self.always = {"sqlite_sequence"}  # the largest key of each AUTOINCREMENT table
