@@ -273,7 +273,7 @@ def _insert_many(table: str, columns: list[str], rows: list) -> None:
         rows = list(rows)
         vendor = connection.vendor
         behind.submit(lambda cursor: _insert_raw(cursor, vendor, table, names, len(columns), rows),
-                      table=table.strip('"`'))
+                      table=table.strip('"`').lower())
         return
     with connection.cursor() as cursor:
         if connection.queries_logged or connection.execute_wrappers:
@@ -445,19 +445,20 @@ class _WriteBehind:
                 cursor.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
                                "WHERE type IN ('table', 'view', 'trigger')")
                 rows = cursor.fetchall()
-                tables = {name for kind, name, _, _ in rows if kind == "table"}
+                tables = {name.lower() for kind, name, _, _ in rows if kind == "table"}
                 self.always = {"sqlite_sequence"}  # the largest key of each AUTOINCREMENT table
-                self.views = {name for kind, name, _, _ in rows if kind == "view"}
+                self.views = {name.lower() for kind, name, _, _ in rows if kind == "view"}
                 for kind, _, table, sql in rows:
                     if kind == "trigger":
-                        self.triggers.setdefault(table, set()).update(set(_WORD.findall(sql or "")) & tables)
+                        self.triggers.setdefault(table.lower(), set()).update(
+                            set(_WORD.findall((sql or "").lower())) & tables)
             elif self.vendor == "postgresql":
                 cursor.execute("SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                                "WHERE NOT t.tgisinternal")
-                self.triggers = {name: {None} for name, in cursor.fetchall()}
+                self.triggers = {name.lower(): {None} for name, in cursor.fetchall()}
                 cursor.execute("SELECT viewname FROM pg_views WHERE schemaname = ANY(current_schemas(false)) "
                                "UNION SELECT matviewname FROM pg_matviews")
-                self.views = {name for name, in cursor.fetchall()}
+                self.views = {name.lower() for name, in cursor.fetchall()}
 
     def waits_for(self, sql: str) -> bool:
         """Whether the SELECT `sql` may read a row still queued: it names (as a word) a table
@@ -472,7 +473,7 @@ class _WriteBehind:
             written |= self.triggers.get(table, set())
         if None in written:
             return True
-        words = set(_WORD.findall(sql))
+        words = set(_WORD.findall(sql.lower()))  # SQLite's names ignore case: compared in lower case
         return bool(words & written or words & self.views)
 
     # -- keys ------------------------------------------------------------------------------------

@@ -145,6 +145,7 @@ def test_a_table_written_by_a_trigger_or_any_view_counts_as_queued():
         release, timer = _held_writer("catalog_entity")
         try:
             assert behind.waits_for('SELECT "catalog_entity"."id" FROM "catalog_entity"')
+            assert behind.waits_for("SELECT id FROM CATALOG_ENTITY")  # SQLite's names ignore case
             assert not behind.waits_for('SELECT "catalog_record"."id" FROM "catalog_record"')
             # sqlite_sequence: every insert of an AUTOINCREMENT table writes it
             assert behind.waits_for("SELECT name, seq FROM sqlite_sequence") == (connection.vendor == "sqlite")
