@@ -45,7 +45,7 @@ from apps.ingest import formats, ftm
 from apps.ingest.models import (DanglingReference, ImportedItem, ImportJob, MappingJoin, MatchCandidate, RefusedRow,
                                 TrustedDataset)
 from apps.ops.dbstats import planner_statistics_refresh
-from apps.sync.bulk import rows_insert, write_behind
+from apps.sync.bulk import id_slices, rows_insert, write_behind
 from apps.sync.models import touches_coalesced
 
 log = logging.getLogger(__name__)
@@ -664,7 +664,7 @@ class _FtmImport:
             joins = any(str(key) in known for key in (row.id, *(row.data.get("referents") or [])))
             (rest if joins else fresh).append(row)
         referents = []
-        for some in _slices(fresh):  # see _slices
+        for some in id_slices(fresh, SLICE):  # see SLICE
             planned = []
             for row in some:
                 kind, name, names, country, identifiers, facts = self._entity_fields(row)
@@ -736,7 +736,7 @@ class _FtmImport:
                 job.records_unchanged += 1
             job.rows_read += 1
         self._items_seen(unchanged)
-        for some in _slices(planned):  # see _slices
+        for some in id_slices(planned, SLICE):  # see SLICE
             refused = {id(item): exc for item, exc in catalog.records_bulk_create(
                 user=self.user, items=[item for _, item in some])}
             made = []
@@ -1250,10 +1250,6 @@ def _schemas_in(*groups):
 # queries of a chunk (its items, the ends of its records) come before its first slice or read
 # tables the slices do not write, so they do not wait for them.
 SLICE = 1000
-
-
-def _slices(rows: list) -> list[list]:
-    return [rows[i:i + SLICE] for i in range(0, len(rows), SLICE)]
 
 
 def _in_order(batch: list, some: list) -> list:

@@ -95,8 +95,8 @@ def _json_text(encoder):
 
 
 def id_slices(ids: list, size: int = 900):
-    """`ids` in slices for `... IN (...)` filters: under SQLite's limit of bound variables per
-    statement (999 in older builds)."""
+    """`ids` (or any list) in slices of `size`; the default is for `... IN (...)` filters: under
+    SQLite's limit of bound variables per statement (999 in older builds)."""
     for i in range(0, len(ids), size):
         yield ids[i:i + size]
 
@@ -365,6 +365,10 @@ class _WriteBehind:
         self.jobs: collections.deque = collections.deque()
         self.busy = False
         self.queued: collections.Counter = collections.Counter()  # table -> its inserts queued or running
+        # What a query may read of the queue (see waits_for; filled by writes_known).
+        self.triggers: dict[str, set] = {}
+        self.views: set[str] = set()
+        self.always: set = set()  # what every insert writes
         self.error: BaseException | None = None
         self.stopping = False
         # SQLite: table -> its next primary key, known while this transaction holds the
@@ -437,9 +441,6 @@ class _WriteBehind:
         an import does not change the schema). SQLite's triggers are read from the schema;
         PostgreSQL's trigger functions are opaque, so a table with a trigger of its own (not a
         constraint's) counts as writing every table."""
-        self.triggers: dict[str, set] = {}
-        self.views: set[str] = set()
-        self.always: set = set()  # what every insert writes
         with contextlib.closing(self.raw.cursor()) as cursor:
             if self.vendor == "sqlite":
                 cursor.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
@@ -510,9 +511,7 @@ class _WriteBehind:
     # -- the connection's other statements ---------------------------------------------------------
     def before_execute(self, execute, sql, params, many, context):
         if sql.lstrip()[:6].upper() == "SELECT" and not many:
-            if self.waits_for(sql):
-                self.flush()
-            elif self.error is not None:  # a queued insert failed: raised now, as a flush would
+            if self.error is not None or self.waits_for(sql):  # an insert's error is raised here too
                 self.flush()
         else:
             self.flush()
