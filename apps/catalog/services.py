@@ -548,6 +548,18 @@ def _citations_checked(target_field: str, target, citations: list[dict]) -> list
     return out
 
 
+def _citations_create(user, ok: list[tuple], target: str) -> None:
+    """The checked citations of bulk items [(item, [(_, citation)])], once their `target`
+    ("entity" or "record", made with the citation and cached on it) has its key."""
+    rows = []
+    for item, checked in ok:
+        pk = getattr(item, target).pk
+        for _, citation in checked:
+            setattr(citation, f"{target}_id", pk)
+            rows.append(citation)
+    _rows_create(rows, user, "cited")
+
+
 def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntity, ValidationError]]:
     """New draft entities with their names, facts and citations, in a few statements: what
     entity_create, citation_create and entity_claims_bulk_create write for each, with their
@@ -592,12 +604,7 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
             new_names.append((item, aliases))
             rows.append((entity, aliases, facts, [(c, citation.start) for c, citation in checked]))
         _claims_write(user, rows, keys=False)
-        cites = []
-        for item, checked in ok:
-            for _, citation in checked:
-                citation.entity_id = item.entity.pk  # made with this very entity (cached), now saved
-                cites.append(citation)
-        _rows_create(cites, user, "cited")
+        _citations_create(user, ok, "entity")
 
     # No savepoint of its own inside the caller's transaction: a failure here fails the caller's
     # whole transaction anyway (the rows the rules refuse were set aside above), and each
@@ -612,65 +619,72 @@ def entities_bulk_create(*, user, items: list[NewEntity]) -> list[tuple[NewEntit
     return refused
 
 
-def records_bulk_create(*, user, items: list[NewRecord]) -> list[tuple[NewRecord, ValidationError]]:
+def records_bulk_create(*, user, items: list[NewRecord], slice_size: int | None = None,
+                        ) -> list[tuple[NewRecord, ValidationError]]:
     """New draft records with their citations, in a few statements: what record_create
     writes for each, with its history and outbox rows. Returns the items refused, with
-    why; the others go in (their `record` set)."""
+    why; the others go in (their `record` set). `slice_size`: written in slices of that many
+    items (an import's, see apps.ingest.services.SLICE), each validated while the one before
+    is written; the check that the ends exist is made for all of them first."""
     from apps.sync.bulk import id_slices
     from apps.sync.services import synced_bulk_create
 
     _require_record_add(user)
     roles.require(user, "catalog.add_citation", "Only editors, reviewers and admins may add citations.")
-    built = []
-    for item in items:
-        try:
-            record = _new(Record, item.fields, BULK_RECORD_FIELDS, workflow=Workflow.DRAFT)
-        except ValidationError as exc:
-            built.append((item, Record(workflow=Workflow.DRAFT), exc))
-            continue
-        built.append((item, record, None))
-    # The entities the records name, in a query or two: the check that they exist (as the
-    # ForeignKey's own validation checks it for one row).
-    ends = list({getattr(r, f"{end}_id") for _, r, _ in built for end in RECORD_ENDS if getattr(r, f"{end}_id", None)})
-    found = set()
-    for some in id_slices(ends):
-        found.update(Entity.objects.filter(pk__in=some).values_list("pk", flat=True))
-    refused, ok = [], []
+    # The entities the records name, a query per 900: the check that they exist (as the
+    # ForeignKey's own validation checks it for one row). All asked before the first slice is
+    # written: a query beside an import's queued inserts shares the connection with them, and
+    # took four times as long (a million objects: 26 s instead of 7).
+    asked, found = set(), set()
+
+    def ask(pks) -> None:
+        pks = list({pk for pk in pks if pk not in asked})
+        asked.update(pks)
+        for some in id_slices(pks):
+            found.update(Entity.objects.filter(pk__in=some).values_list("pk", flat=True))
+
+    ask(pk for item in items for end in RECORD_ENDS if type(pk := item.fields.get(f"{end}_id")) is int)
     nullable = {end: Record._meta.get_field(end).null for end in RECORD_ENDS}
-    for item, record, error in built:
-        if error is None:
+    refused = []
+    for some in id_slices(items, slice_size or max(1, len(items))):
+        built = []
+        for item in some:
             try:
-                missing = {}
-                for end in RECORD_ENDS:
-                    pk = getattr(record, f"{end}_id")
-                    if pk is None:
-                        if not nullable[end]:
-                            missing[end] = "This field cannot be null."
-                    elif pk not in found:
-                        missing[end] = f"There is no entity with id {pk!r}: it does not exist."
-                if missing:
-                    raise ValidationError(missing)
-                _row_validate(record)
-                checked = _citations_checked("record", record, item.citations)
+                record = _new(Record, item.fields, BULK_RECORD_FIELDS, workflow=Workflow.DRAFT)
             except ValidationError as exc:
-                error = exc
-        if error is not None:
-            refused.append((item, error))
-            continue
-        _attribute(record, user, "created")
-        item.record = record
-        ok.append((item, checked))
+                built.append((item, Record(workflow=Workflow.DRAFT), exc))
+                continue
+            built.append((item, record, None))
+        # Ends given otherwise than as a key (an Entity): asked now (the usual import asks none).
+        ask(pk for _, r, _ in built for end in RECORD_ENDS if (pk := getattr(r, f"{end}_id", None)) is not None)
+        ok = []
+        for item, record, error in built:
+            if error is None:
+                try:
+                    missing = {}
+                    for end in RECORD_ENDS:
+                        pk = getattr(record, f"{end}_id")
+                        if pk is None:
+                            if not nullable[end]:
+                                missing[end] = "This field cannot be null."
+                        elif pk not in found:
+                            missing[end] = f"There is no entity with id {pk!r}: it does not exist."
+                    if missing:
+                        raise ValidationError(missing)
+                    _row_validate(record)
+                    checked = _citations_checked("record", record, item.citations)
+                except ValidationError as exc:
+                    error = exc
+            if error is not None:
+                refused.append((item, error))
+                continue
+            _attribute(record, user, "created")
+            item.record = record
+            ok.append((item, checked))
 
-    def citations(records):
-        rows = []
-        for item, checked in ok:
-            for _, citation in checked:
-                citation.record_id = item.record.pk  # made with this very record (cached), now saved
-                rows.append(citation)
-        _rows_create(rows, user, "cited")
-
-    with transaction.atomic(savepoint=False):  # as in entities_bulk_create
-        synced_bulk_create([item.record for item, _ in ok], user=user, reason="created", then=citations)
+        with transaction.atomic(savepoint=False):  # as in entities_bulk_create
+            synced_bulk_create([item.record for item, _ in ok], user=user, reason="created",
+                               then=lambda records, ok=ok: _citations_create(user, ok, "record"))
     return refused
 
 

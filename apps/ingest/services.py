@@ -671,14 +671,9 @@ class _FtmImport:
                 planned.append((row, catalog.NewEntity(
                     fields={"kind": kind, "name": name[:500], "country": country, "identifiers": identifiers},
                     names=names, facts=facts, citations=[self._cite(row)])))
-            refused = {id(item): exc for item, exc in catalog.entities_bulk_create(
-                user=self.user, items=[item for _, item in planned])}
             made = []
-            for row, planned_item in planned:
-                job.rows_read += 1
-                if id(planned_item) in refused:
-                    self._refuse(row, refused[id(planned_item)])
-                    continue
+            for row, planned_item in self._written(planned, catalog.entities_bulk_create(
+                    user=self.user, items=[item for _, item in planned])):
                 entity = planned_item.entity
                 job.entities_created += 1
                 self.entities[row.id] = entity.pk
@@ -736,20 +731,25 @@ class _FtmImport:
                 job.records_unchanged += 1
             job.rows_read += 1
         self._items_seen(unchanged)
-        for some in id_slices(planned, SLICE):  # see SLICE
-            refused = {id(item): exc for item, exc in catalog.records_bulk_create(
-                user=self.user, items=[item for _, item in some])}
-            made = []
-            for row, planned_item in some:
-                job.rows_read += 1
-                if id(planned_item) in refused:
-                    self._refuse(row, refused[id(planned_item)])
-                    continue
-                job.records_created += 1
-                made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
-                             _row_sha(row), False))
-            rows_insert(ImportedItem, ITEM_COLUMNS, made)
+        made = []
+        for row, planned_item in self._written(planned, catalog.records_bulk_create(
+                user=self.user, items=[item for _, item in planned], slice_size=SLICE)):  # see SLICE
+            job.records_created += 1
+            made.append((self.dataset, row.id[:300], row.schema, None, planned_item.record.pk, job.pk, job.pk,
+                         _row_sha(row), False))
+        rows_insert(ImportedItem, ITEM_COLUMNS, made)
         return _in_order(batch, rest)
+
+    def _written(self, planned: list[tuple], refused: list[tuple]):
+        """The (row, item) pairs of `planned` that a bulk service wrote, each row counted as
+        read; those it `refused` ([(item, why)]) are reported with their lines."""
+        why = {id(item): exc for item, exc in refused}
+        for row, item in planned:
+            self.job.rows_read += 1
+            if id(item) in why:
+                self._refuse(row, why[id(item)])
+            else:
+                yield row, item
 
     def _cite(self, row: ftm.Row) -> dict:
         return {"source": self.source, "quote": row.raw, "locator": row.locator or f"line {row.line}"}
@@ -1247,8 +1247,9 @@ def _schemas_in(*groups):
 # (apps.sync.bulk.write_behind) inserts one slice while this thread validates and builds the
 # next, instead of idling while the whole chunk is validated and then leaving this thread to
 # wait for the whole chunk's inserts at its end. The chunk stays one transaction; the
-# queries of a chunk (its items, the ends of its records) come before its first slice or read
-# tables the slices do not write, so they do not wait for them.
+# queries of a chunk (its items, the ends of its records) come before its first slice: a
+# query beside the writer's inserts does not wait for them (apps.sync.bulk.waits_for) but
+# shares the connection with them, and runs several times slower.
 SLICE = 1000
 
 

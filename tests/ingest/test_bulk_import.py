@@ -129,6 +129,35 @@ def test_the_bulk_services_apply_the_same_rules_as_the_single_ones(alice, dave, 
         catalog.entities_bulk_create(user=dave, items=[catalog.NewEntity(fields={"kind": "company", "name": "Z"})])
 
 
+def test_bulk_records_in_slices_refuse_a_missing_end_and_keep_the_others(alice, run_import, tmp_path):
+    path = tmp_path / "src.jsonl"
+    path.write_text(json.dumps({"id": "x", "schema": "Company", "properties": {"name": ["X"]}}), encoding="utf-8")
+    source = run_import(path, dataset="src").source
+    source._line_cache = {1: path.read_text(encoding="utf-8")}
+    owner, asset = (catalog.entity_create(user=alice, kind="company", name=name) for name in ("Owner", "Asset"))
+    gone = catalog.entity_create(user=alice, kind="company", name="Gone")
+    gone_pk = gone.pk
+    gone.delete()
+    cite = [{"source": source, "quote": '"id": "x"', "locator": "line 1"}]
+
+    def item(share, obj):
+        return catalog.NewRecord(fields={"kind": "ownership", "subject_id": owner.pk, "object_id": obj,
+                                         "share_pct": share}, citations=cite)
+    items = [item(10, asset.pk), item(20, gone_pk), item(30, asset.pk), item(140, asset.pk), item(50, asset.pk),
+             catalog.NewRecord(fields={"kind": "ownership", "subject": owner, "object": asset, "share_pct": 60},
+                               citations=cite)]
+
+    refused = {item.fields["share_pct"]: exc.message_dict for item, exc in catalog.records_bulk_create(
+        user=alice, items=items, slice_size=2)}
+
+    assert set(refused) == {20, 140}
+    assert "does not exist" in refused[20]["object"][0] and "share_pct" in refused[140]
+    made = Record.objects.filter(subject=owner).order_by("share_pct")
+    assert [int(r.share_pct) for r in made] == [10, 30, 50, 60]
+    assert all(r.citations.get().found and r.history.count() == 1 for r in made)
+    assert [item.record.pk for item in items if item.record] == sorted(r.pk for r in made)
+
+
 class _Killed(BaseException):
     """What a SIGKILL looks like from inside: nothing after it runs."""
 
