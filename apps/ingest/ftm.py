@@ -69,15 +69,17 @@ class Row:
     # Where the citation says the quote is, when more than "line N" (JSON: the pointer too).
     locator: str = ""
 
-    @property
+    # Read once, when first asked for (an import asks each row's a dozen times): a row's data
+    # is complete once validate_data has checked it, and is not changed after.
+    @functools.cached_property
     def id(self) -> str:
         return (self.data or {}).get("id", "")
 
-    @property
+    @functools.cached_property
     def schema(self) -> str:
         return (self.data or {}).get("schema", "")
 
-    @property
+    @functools.cached_property
     def props(self) -> dict[str, list[str]]:
         return (self.data or {}).get("properties") or {}
 

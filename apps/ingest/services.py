@@ -327,6 +327,7 @@ class _import_connection:
     # before (WAL, synchronous=NORMAL: a commit is in the WAL; a checkpoint only moves it
     # into the main file).
     CHECKPOINT_PAGES = 10_000
+    GC_YOUNG = 1_000_000
     current = None  # the one of the running job (a worker runs one job at a time)
 
     def __enter__(self):
@@ -334,10 +335,15 @@ class _import_connection:
         # The job allocates millions of short-lived objects while the process holds a large
         # heap (Django, the FtM model, the id maps): the collector's default thresholds
         # scan that heap again and again. What exists now is frozen (never garbage), and
-        # the young generation is collected less often while the job runs.
+        # the young generation is collected less often while the job runs. Its threshold
+        # counts objects made minus objects freed: a chunk holds a few hundred thousand at
+        # once and frees them at its end, so at 50,000 the collector ran ~260 times in a
+        # million-object import, scanning each chunk's live rows (11 s of ~190); at GC_YOUNG
+        # twice. Garbage in cycles (rare here: rows are freed by their reference counts)
+        # still counts towards it, so it is still collected (a million objects at most).
         self.gc = gc.get_threshold()
         gc.freeze()
-        gc.set_threshold(50_000, 50, 1000)
+        gc.set_threshold(self.GC_YOUNG, 50, 1000)
         self.checkpointer = None
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
