@@ -158,6 +158,27 @@ def test_bulk_records_in_slices_refuse_a_missing_end_and_keep_the_others(alice, 
     assert [item.record.pk for item in items if item.record] == sorted(r.pk for r in made)
 
 
+def test_a_job_collects_less_often_while_it_runs_and_gives_the_collector_back(run_import, tmp_path, monkeypatch):
+    import gc
+
+    from apps.ingest import services
+    path = tmp_path / "synthetic.jsonl"
+    ftm_synthesize(path, 60, 3)
+    seen = []
+    chunk = services._FtmImport._chunk
+
+    def spy(self, *args, **kwargs):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        return chunk(self, *args, **kwargs)
+    monkeypatch.setattr(services._FtmImport, "_chunk", spy)
+    before = gc.get_threshold()
+
+    job = run_import(path, dataset="gc")
+
+    assert job.status == "done" and seen and set(seen) == {(services._import_connection.GC_YOUNG, True)}
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 class _Killed(BaseException):
     """What a SIGKILL looks like from inside: nothing after it runs."""
 
